@@ -1,0 +1,75 @@
+import client from 'prom-client'
+import { createMetrics } from 'rampart'
+import { runHttpSuite } from './lib/http-suite.js'
+
+/** Render time of 10,000 series: Rampart's registry (both formats) against prom-client used directly. */
+async function renderSuite(): Promise<string> {
+  const series = 10_000
+  const rampart = createMetrics({ defaultMetrics: false, seriesCap: series + 10 })
+  const c = rampart.counter({
+    name: 'bench_requests_total',
+    help: 'b',
+    labelNames: ['route', 'status'] as const,
+  })
+  const plain = new client.Registry()
+  const pc = new client.Counter({
+    name: 'bench_requests_total',
+    help: 'b',
+    labelNames: ['route', 'status'],
+    registers: [plain],
+  })
+  for (let i = 0; i < series; i++) {
+    c.inc({ route: `/r/${i % 1000}`, status: 200 + (i % 10) })
+    pc.labels(`/r/${i % 1000}`, String(200 + (i % 10))).inc()
+  }
+  const variants: Array<[string, () => Promise<unknown>]> = [
+    ['prom-client text (peer)', () => plain.metrics()],
+    ['rampart text 0.0.4', () => rampart.render(false)],
+    ['rampart OpenMetrics', () => rampart.render(true)],
+  ]
+  const times = new Map<string, number[]>(variants.map(([n]) => [n, []]))
+  for (let round = 0; round < 30; round++) {
+    for (let i = 0; i < variants.length; i++) {
+      const [name, fn] = variants[(i + round) % variants.length] as [string, () => Promise<unknown>]
+      const t0 = performance.now()
+      await fn()
+      ;(times.get(name) as number[]).push(performance.now() - t0)
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
+  const base = median(times.get('prom-client text (peer)') as number[])
+  const rows = [...times].map(
+    ([n, t]) => `| ${n} | ${median(t).toFixed(2)} | ${(median(t) / base).toFixed(2)}× |`,
+  )
+  return [
+    '### Metrics: rendering 10,000 series',
+    '',
+    '30 interleaved rounds in one process; median time per render.',
+    '',
+    '| variant | ms per render | vs prom-client |',
+    '|---|---:|---:|',
+    ...rows,
+    '',
+  ].join('\n')
+}
+
+export default async () => {
+  const render = await renderSuite()
+  const http = await runHttpSuite({
+    name: 'Metrics: request throughput',
+    description:
+      'Bare Fastify vs Fastify + Rampart (all defaults: logging, context, RED metrics, health) vs Fastify + fastify-metrics (the peer, metrics only).',
+    baseline: 'fastify bare',
+    variants: [
+      { name: 'fastify bare', server: 'fastify-bare.ts' },
+      {
+        name: 'fastify + rampart',
+        server: 'fastify-rampart.ts',
+        env: { SECRET_KEY: 'b'.repeat(40) },
+      },
+      { name: 'fastify + fastify-metrics (peer)', server: 'fastify-metrics-peer.ts' },
+    ],
+    request: { path: '/items/1' },
+  })
+  return { markdown: `${render}\n${http.markdown}` }
+}

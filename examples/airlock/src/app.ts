@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import cookie from '@fastify/cookie'
+import formbody from '@fastify/formbody'
+import multipart from '@fastify/multipart'
+import { Eta } from 'eta'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Kysely } from 'kysely'
+import rampart, { csrfField, frameworkErrors, type RampartOptions } from 'rampart/fastify'
+import { installAuthentication } from './auth/authenticate.js'
+import { SESSION_COOKIE } from './auth/sessions.js'
+import { describeDatabase, openDatabase } from './db/database.js'
+import type { Database } from './db/schema.js'
+import { bootstrapAdmin, seedDemoUsers } from './domain/users.js'
+import { Workflow } from './domain/workflow.js'
+import { adminRoutes } from './routes/admin.js'
+import { apiRoutes } from './routes/api.js'
+import type { RouteDeps } from './routes/deps.js'
+import { pageRoutes } from './routes/pages.js'
+import { createBusinessMetrics } from './support/business-metrics.js'
+
+function csrfFor(request: FastifyRequest): { csrf: string; csrfToken: string } {
+  const csrfToken = request.csrfToken()
+  return { csrfToken, csrf: csrfField({ csrfToken: () => csrfToken }) }
+}
+
+/** Options of `buildApp`: Rampart's, plus airlock's own. */
+export interface AirlockOptions extends RampartOptions {
+  /** `sqlite:<path>` or `postgres://…`. Default: `DATABASE_URL`, else `sqlite:<dataDir>/airlock.db`. */
+  databaseUrl?: string
+  /** Postgres only: schema to create and use. Default: the server's `search_path`. */
+  databaseSchema?: string
+  /** Seed the demo users. Default: in development only. */
+  seedDemoUsers?: boolean
+  /** First-start admin password. Default: `AIRLOCK_ADMIN_PASSWORD`. */
+  adminPassword?: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** airlock's own state, for `main.ts` and tests. */
+    airlock: { db: Kysely<Database>; databaseUrl: string; seeded: string[]; bootstrapped: boolean }
+  }
+}
+
+const SRC = new URL('.', import.meta.url).pathname
+
+/**
+ * Builds airlock without listening, so tests can `inject` into it: opens and migrates the
+ * database, seeds demo users in development, and registers Rampart, sessions and every route.
+ *
+ * @example
+ * const app = await buildApp({ dataDir: tmp, nodeEnv: 'test', seedDemoUsers: true })
+ */
+export async function buildApp(
+  options: AirlockOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<FastifyInstance> {
+  const {
+    databaseUrl: urlOption,
+    databaseSchema,
+    seedDemoUsers: seedOption,
+    adminPassword,
+    ...rampartOptions
+  } = options
+  // frameworkErrors: malformed URLs and headers Fastify rejects before any hook get Rampart's
+  // error page too, instead of Fastify's JSON echoing the raw path.
+  const app = Fastify({ trustProxy: false, frameworkErrors })
+  await app.register(rampart, {
+    service: 'airlock',
+    sensitivePaths: ['/login', '/api/v1/tokens', '/admin'],
+    csrf: { sessionCookie: SESSION_COOKIE },
+    ...rampartOptions,
+  })
+  const core = app.rampart
+  const { config } = core
+
+  const databaseUrl =
+    urlOption ?? env.DATABASE_URL ?? `sqlite:${join(config.dataDir, 'airlock.db')}`
+  const db = await openDatabase({
+    url: databaseUrl,
+    ...(databaseSchema ? { schema: databaseSchema } : {}),
+  })
+  app.addHook('onClose', async () => {
+    await db.destroy()
+  })
+
+  const seeded = (seedOption ?? config.nodeEnv === 'development') ? await seedDemoUsers(db) : []
+  const password = adminPassword ?? env.AIRLOCK_ADMIN_PASSWORD
+  const bootstrapped = password ? await bootstrapAdmin(db, password) : false
+  if (bootstrapped)
+    core.logger.info(
+      { event: 'user.bootstrapped', username: 'admin' },
+      'created the admin user from AIRLOCK_ADMIN_PASSWORD',
+    )
+  app.decorate('airlock', { db, databaseUrl: describeDatabase(databaseUrl), seeded, bootstrapped })
+
+  await app.register(cookie, { secret: config.secretKey.toString('hex') })
+  await app.register(formbody)
+  // Rampart's limits (MAX_UPLOAD_MB per file, field sizes), narrowed to airlock's one-file forms.
+  await app.register(multipart, {
+    limits: { ...core.limits.multipart, files: 1, fields: 4, parts: 5 },
+  })
+  installAuthentication(app, db)
+
+  const eta = new Eta({ views: join(SRC, 'views'), cache: config.nodeEnv !== 'development' })
+  const stylesheet = readFileSync(join(SRC, 'public', 'airlock.css'))
+  app.get('/static/airlock.css', { config: { rateLimit: false } }, async (_request, reply) =>
+    reply
+      .type('text/css; charset=utf-8')
+      .header('cache-control', 'public, max-age=3600')
+      .send(stylesheet),
+  )
+
+  const metrics = createBusinessMetrics(core)
+  const deps: RouteDeps = {
+    db,
+    core,
+    metrics,
+    workflow: new Workflow(db, core, metrics),
+    showDemoLogins: seedOption ?? config.nodeEnv === 'development',
+    render(request: FastifyRequest, reply: FastifyReply, view, data, status = 200) {
+      const html = eta.render(view, {
+        ...data,
+        user: request.user && request.authMethod === 'session' ? request.user : undefined,
+        // One token per page: the hidden field and the upload form's query carry the same one.
+        ...csrfFor(request),
+      })
+      return reply.code(status).type('text/html; charset=utf-8').send(html)
+    },
+  }
+  pageRoutes(app, deps)
+  adminRoutes(app, deps)
+  apiRoutes(app, deps)
+  return app
+}

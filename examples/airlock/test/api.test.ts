@@ -1,0 +1,229 @@
+import { createHash } from 'node:crypto'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  DATABASES,
+  DEMO_PASSWORD,
+  multipartFile,
+  startAirlock,
+  type TestAirlock,
+} from './helpers.js'
+
+const REQUEST_KEYS = [
+  'created_at',
+  'decision_reason',
+  'direction',
+  'files',
+  'id',
+  'justification',
+  'owner',
+  'status',
+  'title',
+  'updated_at',
+].sort()
+
+for (const { name, url } of DATABASES)
+  describe.skipIf(!url)(`airlock JSON API on ${name}`, () => {
+    let t: TestAirlock
+    let researcher: string
+    let checker: string
+    beforeAll(async () => {
+      t = await startAirlock(url)
+      researcher = await token('researcher')
+      checker = await token('checker')
+    })
+    afterAll(async () => {
+      await t?.close()
+    })
+
+    async function token(username: string): Promise<string> {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        payload: { username, password: DEMO_PASSWORD },
+      })
+      expect(res.statusCode).toBe(201)
+      const body = res.json<{ token: string }>()
+      expect(body.token).toMatch(/^alk_[A-Za-z0-9_-]{43}$/)
+      return body.token
+    }
+    const bearer = (tok: string) => ({ authorization: `Bearer ${tok}` })
+
+    it('runs the workflow in JSON with a bearer token and no CSRF token', async () => {
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/requests',
+        headers: bearer(researcher),
+        payload: {
+          title: 'Regression tables',
+          direction: 'egress',
+          justification: 'Paper, table 2',
+        },
+      })
+      expect(created.statusCode).toBe(201)
+      const draft = created.json()
+      expect(Object.keys(draft).sort()).toEqual(REQUEST_KEYS)
+      expect(draft).toMatchObject({
+        title: 'Regression tables',
+        direction: 'egress',
+        justification: 'Paper, table 2',
+        status: 'draft',
+        owner: 'researcher',
+        files: [],
+        decision_reason: null,
+      })
+      expect(Date.parse(draft.created_at)).not.toBeNaN()
+
+      const file = multipartFile('../../etc/table2.csv', 'a,b\n1,2\n')
+      const uploaded = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/requests/${draft.id}/files`,
+        headers: { ...bearer(researcher), ...file.headers },
+        payload: file.payload,
+      })
+      expect(uploaded.statusCode).toBe(200)
+      const [f] = uploaded.json().files
+      expect(f).toEqual({
+        id: expect.any(String),
+        name: 'table2.csv',
+        size: 8,
+        sha256: createHash('sha256').update('a,b\n1,2\n').digest('hex'),
+      })
+      // Stored under a generated name inside DATA_DIR/uploads, never the client's name or path.
+      const stored = readdirSync(join(t.dataDir, 'uploads'))
+      expect(stored).toEqual([`${f.id}.bin`])
+      expect(readFileSync(join(t.dataDir, 'uploads', stored[0] as string), 'utf8')).toBe(
+        'a,b\n1,2\n',
+      )
+      expect(existsSync(join(t.dataDir, 'etc'))).toBe(false)
+
+      const submitted = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/requests/${draft.id}/submit`,
+        headers: bearer(researcher),
+      })
+      expect(submitted.statusCode).toBe(200)
+      expect(submitted.json().status).toBe('submitted')
+
+      const forbidden = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/requests/${draft.id}/approve`,
+        headers: bearer(researcher),
+        payload: { reason: 'I approve of myself' },
+      })
+      expect(forbidden.statusCode).toBe(403)
+      expect(forbidden.headers['content-type']).toContain('application/problem+json')
+
+      const approved = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/requests/${draft.id}/approve`,
+        headers: bearer(checker),
+        payload: { reason: 'No disclosure risk' },
+      })
+      expect(approved.statusCode).toBe(200)
+      expect(approved.json()).toMatchObject({
+        id: draft.id,
+        status: 'approved',
+        decision_reason: 'No disclosure risk',
+      })
+
+      const again = await t.app.inject({
+        method: 'POST',
+        url: `/api/v1/requests/${draft.id}/reject`,
+        headers: bearer(checker),
+        payload: { reason: 'changed my mind' },
+      })
+      expect(again.statusCode).toBe(409)
+
+      const got = await t.app.inject({
+        url: `/api/v1/requests/${draft.id}`,
+        headers: bearer(researcher),
+      })
+      expect(got.statusCode).toBe(200)
+      expect(got.json()).toEqual(approved.json())
+
+      const list = await t.app.inject({ url: '/api/v1/requests', headers: bearer(checker) })
+      expect(list.statusCode).toBe(200)
+      expect(list.json()).toEqual({ items: [approved.json()], next_cursor: null })
+    })
+
+    it('answers 422 with field errors for a bad payload', async () => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/requests',
+        headers: bearer(researcher),
+        payload: { title: '   ', direction: 'sideways' },
+      })
+      expect(res.statusCode).toBe(422)
+      const body = res.json()
+      expect(body.status).toBe(422)
+      const fields = (body.errors as Array<{ field: string }>).map((e) => e.field).sort()
+      expect(fields).toEqual(['direction', 'justification', 'title'])
+    })
+
+    it('answers 401 without a token and 403 when a checker tries to create', async () => {
+      const anon = await t.app.inject({ url: '/api/v1/requests' })
+      expect(anon.statusCode).toBe(401)
+      const wrongRole = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/requests',
+        headers: bearer(checker),
+        payload: { title: 't', direction: 'ingress', justification: 'j' },
+      })
+      expect(wrongRole.statusCode).toBe(403)
+    })
+
+    it('does not show one researcher the request of another, nor drafts to checkers', async () => {
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/requests',
+        headers: bearer(researcher),
+        payload: { title: 'private draft', direction: 'ingress', justification: 'j' },
+      })
+      const id = created.json().id
+      const asChecker = await t.app.inject({
+        url: `/api/v1/requests/${id}`,
+        headers: bearer(checker),
+      })
+      expect(asChecker.statusCode).toBe(404)
+    })
+  })
+
+describe('uploads over the limit', () => {
+  let t: TestAirlock
+  beforeAll(async () => {
+    t = await startAirlock('sqlite', { maxUploadMb: 1 })
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
+
+  it('answers 413 and keeps no partial file', async () => {
+    const auth = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/tokens',
+      payload: { username: 'researcher', password: DEMO_PASSWORD },
+    })
+    const headers = { authorization: `Bearer ${auth.json().token}` }
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/requests',
+      headers,
+      payload: { title: 'big', direction: 'egress', justification: 'j' },
+    })
+    const file = multipartFile('big.bin', Buffer.alloc(1_048_576 + 10, 7))
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/requests/${created.json().id}/files`,
+      headers: { ...headers, ...file.headers },
+      payload: file.payload,
+    })
+    expect(res.statusCode).toBe(413)
+    // Rampart refuses the body before the handler runs, so no upload is even started.
+    const uploads = join(t.dataDir, 'uploads')
+    expect(existsSync(uploads) ? readdirSync(uploads) : []).toEqual([])
+    const after = await t.app.inject({ url: `/api/v1/requests/${created.json().id}`, headers })
+    expect(after.json().files).toEqual([])
+  })
+})

@@ -1,0 +1,143 @@
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify'
+import type { Rampart } from '../../core/rampart.js'
+import { CSRF_DEFAULTS } from '../../csrf/options.js'
+import { createOriginCheck } from '../../csrf/origin-check.js'
+import { createCsrfTokens, type TokenFailure } from '../../csrf/token.js'
+import { HttpError } from '../../errors/http-error.js'
+import { securityEvents } from './security-events.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * A fresh CSRF token bound to this request's session cookie (or to `sessionId`, for a page
+     * rendered in the same response that sets a new session cookie).
+     *
+     * @example
+     * reply.view('form.eta', { csrf: request.csrfToken() })
+     */
+    csrfToken(sessionId?: string): string
+  }
+}
+
+/** Methods that never change state and are never checked (DESIGN §8). */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
+
+/** The raw value of cookie `name` in a `Cookie` header, or undefined. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq !== -1 && pair.slice(0, eq).trim() === name) return pair.slice(eq + 1).trim()
+  }
+  return undefined
+}
+
+type BodyKind = 'form' | 'json' | 'multipart' | 'other'
+
+function bodyKind(contentType: string | undefined): BodyKind {
+  const type = (contentType?.split(';', 1)[0] ?? '').trim().toLowerCase()
+  if (type === 'application/x-www-form-urlencoded') return 'form'
+  // Only the types Fastify and @fastify/formbody parse; a `+json` body sends the header.
+  if (type === 'application/json') return 'json'
+  if (type.startsWith('multipart/')) return 'multipart'
+  return 'other'
+}
+
+function single(value: string | string[] | undefined): unknown {
+  // A repeated header or parameter is refused as malformed, never guessed at.
+  return Array.isArray(value) ? [...value] : value
+}
+
+/**
+ * Slot 5 of the plugin: the CSRF check of every non-safe request carrying the session cookie
+ * (DESIGN §8) and the `request.csrfToken()` decorator.
+ *
+ * The check runs in `onRequest`, before any body is read, whenever it can decide there: the
+ * Fetch Metadata / Origin check, a token in `X-CSRF-Token`, and for multipart (streamed by the
+ * handler) the `csrf_token` query parameter. Only form and JSON bodies may carry the token in
+ * their `csrf_token` field; those are checked in `preValidation`, after parsing and before
+ * schema validation could strip the field. Any other Content-Type without the header is refused
+ * outright, so the check holds whatever the Content-Type.
+ */
+export function installCsrf(app: FastifyInstance, core: Rampart): void {
+  const { config } = core
+  const cookieName = config.csrf.sessionCookie
+  const tokens = createCsrfTokens(config.secretKey, config.csrf.ttlSeconds)
+  const originCheck = createOriginCheck(config.csrf.allowedOrigins)
+  const blocks = core.metrics.counter({
+    name: 'rampart_csrf_blocks_total',
+    help: 'Requests refused by the CSRF protection, by reason',
+    labelNames: ['reason'] as const,
+  })
+  const events = securityEvents(core)
+  const pending = new WeakMap<FastifyRequest, string>()
+
+  app.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest, sessionId?: string) {
+    return tokens.issue(sessionId ?? readCookie(this.headers.cookie, cookieName) ?? '')
+  })
+
+  const block = (
+    request: FastifyRequest,
+    reason: TokenFailure | 'cross_site' | 'foreign_origin',
+    done: HookHandlerDoneFunction,
+  ) => {
+    blocks.inc({ reason })
+    events.report(request, 'csrf_blocked', { reason, status: 403 })
+    done(
+      new HttpError(403, {
+        detail:
+          'This request was refused by the cross-site request forgery protection. Reload the page and try again.',
+      }),
+    )
+  }
+
+  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done) => {
+    // The wire method decides: `_method` and `X-HTTP-Method-Override` are never consulted.
+    if (SAFE_METHODS.has(request.method)) return done()
+    if (request.routeOptions.config?.csrf === false) return done()
+    // No session cookie, no ambient authority to abuse (bearer-only API calls, anonymous posts).
+    const session = readCookie(request.headers.cookie, cookieName)
+    if (session === undefined) return done()
+    const origin = originCheck({
+      secFetchSite: request.headers['sec-fetch-site'] as string | undefined,
+      origin: request.headers.origin,
+      host: request.headers.host,
+    })
+    if (origin !== undefined) return block(request, origin, done)
+    const header = request.headers[CSRF_DEFAULTS.header]
+    let token: unknown = single(header)
+    if (header === undefined) {
+      const kind = bodyKind(request.headers['content-type'])
+      if (kind === 'form' || kind === 'json') {
+        pending.set(request, session)
+        return done()
+      }
+      if (kind === 'multipart') {
+        const query = request.query as Record<string, string | string[] | undefined> | undefined
+        token = single(query?.[CSRF_DEFAULTS.field])
+      }
+    }
+    const failure = tokens.verify(token, session)
+    if (failure !== undefined) return block(request, failure, done)
+    done()
+  })
+
+  app.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, done) => {
+    const session = pending.get(request)
+    if (session === undefined) return done()
+    pending.delete(request)
+    const body = request.body
+    const token =
+      typeof body === 'object' && body !== null && !Array.isArray(body)
+        ? (body as Record<string, unknown>)[CSRF_DEFAULTS.field]
+        : undefined
+    const failure = tokens.verify(token, session)
+    if (failure !== undefined) return block(request, failure, done)
+    done()
+  })
+}

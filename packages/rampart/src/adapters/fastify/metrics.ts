@@ -1,0 +1,117 @@
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { DURATION_BUCKETS_SECONDS, isInternalPath } from '../../config/defaults.js'
+import type { Rampart } from '../../core/rampart.js'
+import { HttpError } from '../../errors/http-error.js'
+import { routeOf } from './request-context.js'
+
+const STANDARD_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+])
+
+/** `GET`…`CONNECT` as they are; anything else (invented or malformed methods) is `OTHER`. */
+export function methodLabel(method: string): string {
+  return STANDARD_METHODS.has(method) ? method : 'OTHER'
+}
+
+/** Constant-time comparison of a presented bearer token against the expected one. */
+export function bearerMatches(header: string | undefined, expected: string): boolean {
+  if (header === undefined || !header.startsWith('Bearer ')) return false
+  const given = Buffer.from(header.slice(7))
+  const want = Buffer.from(expected)
+  // Compare equal-length buffers so the time taken does not reveal the token's length either.
+  const padded = Buffer.alloc(want.length)
+  given.copy(padded, 0, 0, Math.min(given.length, want.length))
+  return timingSafeEqual(padded, want) && given.length === want.length
+}
+
+const START = Symbol('rampart.metrics.start')
+type Timed = FastifyRequest & { [START]?: bigint }
+
+/**
+ * RED metrics (`http_requests_total`, `http_request_duration_seconds`, `http_requests_in_flight`)
+ * and the `/metrics` endpoint. Rampart's own paths are left out of the request metrics.
+ */
+export function installMetrics(app: FastifyInstance, core: Rampart): void {
+  const { metrics, config } = core
+  const labelNames = ['method', 'route', 'status'] as const
+  const requests = metrics.counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by method, route template and status',
+    labelNames,
+  })
+  const duration = metrics.histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time from the first byte of the request to the end of the response, by method, route template and status',
+    labelNames,
+    buckets: DURATION_BUCKETS_SECONDS,
+  })
+  let inFlight = 0
+  metrics.gauge({
+    name: 'http_requests_in_flight',
+    help: 'HTTP requests being served right now',
+    collect() {
+      this.set(inFlight)
+    },
+  })
+
+  app.addHook('onRequest', (request: Timed, _reply, done) => {
+    if (!isInternalPath(request.url)) {
+      request[START] = process.hrtime.bigint()
+      inFlight++
+    }
+    done()
+  })
+
+  app.addHook('onResponse', (request: Timed, reply: FastifyReply, done) => {
+    const start = request[START]
+    if (start !== undefined) {
+      inFlight--
+      const labels = {
+        method: methodLabel(request.method),
+        route: routeOf(request),
+        status: reply.statusCode,
+      }
+      requests.inc(labels)
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9
+      const traceId = request.rampartContext.traceId
+      if (traceId === undefined) duration.observe(labels, seconds)
+      else duration.observe(labels, seconds, { trace_id: traceId })
+    }
+    done()
+  })
+
+  // A client that disconnects before the response never reaches onResponse.
+  app.addHook('onRequestAbort', (request: Timed, done) => {
+    if (request[START] !== undefined) {
+      request[START] = undefined
+      inFlight--
+    }
+    done()
+  })
+
+  app.get('/metrics', { config: { rateLimit: false, csrf: false } }, async (request, reply) => {
+    if (!config.metrics.enabled) return reply.callNotFound()
+    if (
+      config.metrics.token !== undefined &&
+      !bearerMatches(request.headers.authorization, config.metrics.token)
+    ) {
+      // Rendered by the error handler (problem+json or a page) and reported as a security event.
+      throw new HttpError(401, {
+        detail: 'A valid bearer token is required for /metrics.',
+        headers: { 'www-authenticate': 'Bearer realm="metrics"' },
+      })
+    }
+    const wantsOpenMetrics = (request.headers.accept ?? '').includes('application/openmetrics-text')
+    const { contentType, body } = await metrics.render(wantsOpenMetrics)
+    return reply.type(contentType).header('cache-control', 'no-store').send(body)
+  })
+}

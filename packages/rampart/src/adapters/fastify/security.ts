@@ -1,0 +1,132 @@
+import helmet from '@fastify/helmet'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Rampart } from '../../core/rampart.js'
+import { HttpError } from '../../errors/http-error.js'
+import { renderError } from '../../errors/render.js'
+import { createClientIpResolver } from '../../security/client-ip.js'
+import { cspDirectives } from '../../security/headers.js'
+import { jsonDepthGuard } from '../../security/json-depth.js'
+import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
+import { routeOf } from './request-context.js'
+import { securityEvents } from './security-events.js'
+import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.js'
+
+function pathOf(url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+function mediaType(request: FastifyRequest): string {
+  const header = request.headers['content-type']
+  return (header?.split(';', 1)[0] ?? '').trim().toLowerCase()
+}
+
+/**
+ * Slot 4 of the plugin: client IP, security headers, body and upload limits, JSON depth,
+ * error pages and security events. Async because it registers `@fastify/helmet`.
+ */
+export async function installSecurity(app: FastifyInstance, core: Rampart): Promise<void> {
+  const { config, logger, limits } = core
+
+  // Client IP first: every later hook (CSRF logs, rate limiting) reads it from the context.
+  const clientIp = createClientIpResolver(config.trustedProxies)
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.rampartContext.clientIp = clientIp(
+      request.raw.socket?.remoteAddress,
+      request.headers['x-forwarded-for'],
+    )
+    done()
+  })
+
+  const send = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const ctx = request.rampartContext
+    const requestId = ctx?.requestId ?? '-'
+    const thrown = uploadOverLimit(request)
+      ? new HttpError(413, { detail: UPLOAD_TOO_LARGE, cause: error })
+      : error
+    let out: ReturnType<typeof renderError>
+    try {
+      out = renderError({
+        error: thrown,
+        accept: request.headers.accept,
+        requestId,
+        path: pathOf(request.url),
+        isProduction: config.isProduction,
+      })
+    } catch {
+      out = renderError({
+        error: new HttpError(500),
+        accept: undefined,
+        requestId,
+        isProduction: true,
+      })
+    }
+    const line = {
+      request_id: requestId,
+      method: request.method,
+      route: routeOf(request),
+      status: out.status,
+      err: error,
+    }
+    if (out.isFault) logger.error({ event: 'request.failed', ...line }, 'request failed')
+    else if (out.status !== 404)
+      logger.debug({ event: 'request.rejected', ...line }, 'request rejected')
+    // The error handler leaves no stale type or length; a partial header set is replaced whole.
+    return reply.code(out.status).headers(out.headers).type(out.contentType).send(out.body)
+  }
+  // Before the first `await`: routes take the error handler when the plugin queue next runs,
+  // and /metrics, /healthz and /readyz (slot 3) must get this one.
+  app.setErrorHandler((error: FastifyError, request, reply) => send(error, request, reply))
+  app.setNotFoundHandler((request, reply) => send(new HttpError(404), request, reply))
+
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(config.isProduction) },
+    hsts: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    frameguard: { action: 'deny' },
+    // `no-referrer` also keeps a CSRF token in an upload URL's query out of Referer headers.
+    referrerPolicy: { policy: 'no-referrer' },
+  })
+
+  // A plugin cannot change the server-wide bodyLimit, so each route registered after Rampart
+  // gets MAX_BODY_KB unless it sets its own.
+  app.addHook('onRoute', (route) => {
+    if (route.bodyLimit === undefined) route.bodyLimit = limits.bodyBytes
+  })
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!mediaType(request).startsWith('multipart/')) return done()
+    // Multipart bodies are streamed by the handler, outside Fastify's bodyLimit.
+    const length = Number(request.headers['content-length'])
+    if (length > limits.uploadBytes) {
+      done(new HttpError(413, { detail: UPLOAD_TOO_LARGE }))
+      return
+    }
+    // Without a Content-Length (chunked), count while streaming.
+    if (request.headers['content-length'] === undefined) meterUpload(request, limits.uploadBytes)
+    done()
+  })
+
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const type = mediaType(request)
+    if (type !== 'application/json' && !type.endsWith('+json')) return done(null, payload)
+    const length = Number(request.headers['content-length'])
+    // A body shorter than the depth limit cannot nest deeper than it.
+    if (length > 0 && length <= limits.jsonDepth) return done(null, payload)
+    const guard = jsonDepthGuard(limits.jsonDepth)
+    payload.on('error', (err) => guard.destroy(err))
+    done(null, payload.pipe(guard))
+  })
+
+  const events = securityEvents(core)
+  app.addHook('onResponse', (request, reply, done) => {
+    if (!events.reported(request)) {
+      const sensitive =
+        request.routeOptions.config?.sensitive === true ||
+        isSensitivePath(request.url, config.sensitivePaths)
+      const kind = securityEventOf(reply.statusCode, sensitive)
+      if (kind !== undefined) events.report(request, kind, { status: reply.statusCode })
+    }
+    done()
+  })
+}

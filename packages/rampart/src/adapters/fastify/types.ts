@@ -1,0 +1,23 @@
+import type { RequestContext } from '../../context/context.js'
+import type { Rampart } from '../../core/rampart.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The Rampart core of this app: config, logger, redactor, fingerprint, shutdown. */
+    rampart: Rampart
+  }
+  interface FastifyRequest {
+    /** This request's Rampart context (request id, user id, trace ids, client IP). */
+    rampartContext: RequestContext
+  }
+  interface FastifyContextConfig {
+    /** Rate-limit policy name for this route, or `false` to opt out. */
+    rateLimit?: string | false
+    /** `true` audits the route under an action derived from it; a string names the action. */
+    audit?: boolean | string
+    /** `false` opts the route out of the CSRF check (e.g. a webhook with its own signature). */
+    csrf?: boolean
+    /** 4xx answers on this route are logged as security events. */
+    sensitive?: boolean
+  }
+}

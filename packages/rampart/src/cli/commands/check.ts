@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util'
+import { RampartError } from '../../errors/rampart-error.js'
+import { runChecks } from '../../ops/smoke-check.js'
+import { usageErrors } from '../args.js'
+import type { Command } from '../command.js'
+
+const command: Command = {
+  name: 'check',
+  summary: 'Post-deploy smoke test of a running service',
+  usage: `Usage: rampart check <base-url> [--metrics-token <token>] [--session-cookie <name>] [--timeout <ms>]
+
+Checks a running service and prints one line per check (passed or failed, and why):
+GET /healthz, GET /readyz, the /metrics gate, 404 as problem+json and as HTML, security
+headers, and that a cross-site form POST carrying the session cookie is refused (403).
+
+Options:
+  --metrics-token <token>   the service's METRICS_TOKEN (then /metrics must refuse requests without it)
+  --session-cookie <name>   the session cookie the CSRF check guards (default: session)
+  --timeout <ms>            per request (default: 5000)
+  -h, --help                this help
+
+Exit codes: 0 every check passed, 1 a check failed, 2 bad arguments.`,
+  async run(argv, io) {
+    const { values, positionals } = usageErrors(() =>
+      parseArgs({
+        args: argv,
+        options: {
+          'metrics-token': { type: 'string' },
+          'session-cookie': { type: 'string' },
+          timeout: { type: 'string' },
+        },
+        allowPositionals: true,
+      }),
+    )
+    const [base, ...extra] = positionals
+    if (base === undefined || extra.length > 0)
+      throw new RampartError(
+        'ERR_RAMPART_USAGE',
+        'expected exactly one <base-url>, e.g. rampart check http://127.0.0.1:3000',
+      )
+    if (!/^https?:\/\/[^/\s]+/.test(base))
+      throw new RampartError(
+        'ERR_RAMPART_USAGE',
+        `<base-url> must be an http:// or https:// URL, got "${base}"`,
+      )
+    const timeoutMs = values.timeout === undefined ? 5000 : Number(values.timeout)
+    if (!Number.isInteger(timeoutMs) || timeoutMs <= 0)
+      throw new RampartError(
+        'ERR_RAMPART_USAGE',
+        `--timeout must be a positive whole number of ms, got "${values.timeout}"`,
+      )
+    const results = await runChecks(base, {
+      ...(values['metrics-token'] !== undefined ? { metricsToken: values['metrics-token'] } : {}),
+      ...(values['session-cookie'] !== undefined
+        ? { sessionCookie: values['session-cookie'] }
+        : {}),
+      timeoutMs,
+      onResult: (r) => io.stdout.write(`${r.ok ? 'passed' : 'FAILED'}  ${r.name}: ${r.detail}\n`),
+    })
+    const failed = results.filter((r) => !r.ok)
+    io.stdout.write(
+      failed.length === 0
+        ? `all ${results.length} checks passed\n`
+        : `${failed.length} of ${results.length} checks failed: ${failed.map((r) => r.name).join('; ')}\n`,
+    )
+    return failed.length === 0 ? 0 : 1
+  },
+}
+export default command

@@ -1,0 +1,121 @@
+import { existsSync, readFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline/promises'
+import { parseArgs } from 'node:util'
+import { verifyChain } from '../../audit/verify.js'
+import { RampartError } from '../../errors/rampart-error.js'
+import { auditTarget, openExisting, TARGET_OPTIONS, TARGET_USAGE } from '../audit-target.js'
+import type { Command, CommandIO } from '../command.js'
+import { checkDbUrl, isSqlite, masked, pgRestore, restoreSqlite, sqlitePath } from '../db-copy.js'
+import type { BackupManifest } from './backup.js'
+
+async function confirm(io: CommandIO, question: string): Promise<boolean> {
+  if (io.stdin.isTTY !== true) return false
+  const rl = createInterface({ input: io.stdin, output: io.stderr })
+  try {
+    const answer = await rl.question(`${question} [y/N] `)
+    return /^y(es)?$/i.test(answer.trim())
+  } finally {
+    rl.close()
+  }
+}
+
+export const command: Command = {
+  name: 'restore',
+  summary: 'restore a backup over the audit and app databases, then verify the chain',
+  usage: `Usage: rampart restore <backup-dir> [--yes] [--db <url>] [--app-db <url>]
+
+Overwrites the audit database (and the app database, when the backup holds one) with the
+backup in <backup-dir>, then verifies the restored chain and compares it with the head
+recorded at backup time. Stop the service first. Asks for confirmation; without a terminal
+it refuses unless --yes is given.
+
+  --yes             do not ask
+  --app-db <url>    app database to overwrite (default: DATABASE_URL, else
+                    sqlite:<DATA_DIR>/airlock.db)
+${TARGET_USAGE}`,
+  async run(argv: string[], io: CommandIO): Promise<number> {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        ...TARGET_OPTIONS,
+        yes: { type: 'boolean', default: false },
+        'app-db': { type: 'string' },
+      },
+      allowPositionals: true,
+      strict: true,
+    })
+    if (positionals.length !== 1)
+      throw new RampartError('ERR_RAMPART_USAGE', 'expected one argument: the backup directory')
+    const dir = resolve(io.cwd, positionals[0] as string)
+    const manifestFile = join(dir, 'manifest.json')
+    if (!existsSync(manifestFile))
+      throw new RampartError('ERR_RAMPART_USAGE', `${dir} is not a backup (no manifest.json)`)
+    let manifest: BackupManifest
+    try {
+      manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as BackupManifest
+    } catch (err) {
+      throw new RampartError(
+        'ERR_RAMPART_USAGE',
+        `${manifestFile}: not valid JSON (${(err as Error).message})`,
+      )
+    }
+    if (values.db) checkDbUrl('--db', values.db)
+    const { url, key, dataDir } = auditTarget(values, io)
+    const table = values.table ?? manifest.audit.table
+    const appUrl =
+      values['app-db'] ?? (io.env.DATABASE_URL || `sqlite:${join(dataDir, 'airlock.db')}`)
+    checkDbUrl(values['app-db'] ? '--app-db' : 'DATABASE_URL', appUrl)
+    if ((manifest.audit.kind === 'sqlite') !== isSqlite(url))
+      throw new RampartError(
+        'ERR_RAMPART_USAGE',
+        `the backup holds a ${manifest.audit.kind} audit database but the target ${masked(url)} is not`,
+      )
+    if (manifest.app && (manifest.app.kind === 'sqlite') !== isSqlite(appUrl))
+      throw new RampartError(
+        'ERR_RAMPART_USAGE',
+        `the backup holds a ${manifest.app.kind} app database but the target ${masked(appUrl)} is not`,
+      )
+
+    const targets = [masked(url), ...(manifest.app ? [masked(appUrl)] : [])].join(' and ')
+    if (
+      !values.yes &&
+      !(await confirm(io, `Overwrite ${targets} with the backup of ${manifest.created_at}?`))
+    ) {
+      io.stderr.write(
+        `rampart restore: refusing to overwrite ${targets} without confirmation; pass --yes${io.stdin.isTTY === true ? '' : ' (no terminal to ask)'}\n`,
+      )
+      return 1
+    }
+
+    if (isSqlite(url))
+      await restoreSqlite(join(dir, manifest.audit.file), resolve(io.cwd, sqlitePath(url)))
+    else await pgRestore(url, join(dir, manifest.audit.file))
+    if (manifest.app) {
+      if (isSqlite(appUrl))
+        await restoreSqlite(join(dir, manifest.app.file), resolve(io.cwd, sqlitePath(appUrl)))
+      else await pgRestore(appUrl, join(dir, manifest.app.file))
+    }
+
+    const restoredUrl = isSqlite(url) ? `sqlite:${resolve(io.cwd, sqlitePath(url))}` : url
+    const store = await openExisting(restoredUrl, key, table)
+    try {
+      const result = await verifyChain(
+        store,
+        key,
+        manifest.audit.head ? { expectHead: manifest.audit.head } : {},
+      )
+      if (!result.ok) {
+        io.stdout.write(
+          `restored, but the chain does not verify: first bad row: ${result.badRow}: ${result.reason}\n`,
+        )
+        return 1
+      }
+      io.stdout.write(`restored ${targets}; verified ${result.rows} rows, head ${result.head}\n`)
+      return 0
+    } finally {
+      await store.shutdown()
+    }
+  },
+}
+export default command

@@ -1,0 +1,44 @@
+import type { RateLimitPolicyOptions } from './options.js'
+
+/** Every default in one place (DESIGN §3, §9). */
+export const DEFAULTS = {
+  service: 'app',
+  nodeEnv: 'development',
+  dataDir: './data',
+  metricsEnabled: true,
+  rateLimitStore: 'memory',
+  rateLimitOnStoreError: 'open',
+  maxUploadMb: 500,
+  maxBodyKb: 1024,
+  secretKeyMinBytes: 32,
+  policies: {
+    read: { perMinute: 300 },
+    write: { perMinute: 60 },
+    auth: { perMinute: 10 },
+    submit: { perMinute: 10 },
+  } satisfies Record<string, RateLimitPolicyOptions>,
+} as const
+
+/**
+ * Buckets of `http_request_duration_seconds`, in seconds. A latency SLO's threshold must be one
+ * of these boundaries (DESIGN §11), so changing them is a contract change.
+ */
+export const DURATION_BUCKETS_SECONDS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+] as const
+
+/** Paths Rampart serves itself; left out of tracing, request metrics and rate limiting. */
+export const INTERNAL_PATH_PREFIXES = ['/metrics', '/healthz', '/readyz', '/_rampart'] as const
+
+/** True for `/metrics`, `/healthz`, `/readyz` and anything under `/_rampart`. */
+export function isInternalPath(path: string): boolean {
+  const q = path.indexOf('?')
+  const p = q === -1 ? path : path.slice(0, q)
+  return (
+    p === '/metrics' ||
+    p === '/healthz' ||
+    p === '/readyz' ||
+    p === '/_rampart' ||
+    p.startsWith('/_rampart/')
+  )
+}

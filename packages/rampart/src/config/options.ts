@@ -1,0 +1,84 @@
+import type { DestinationStream } from 'pino'
+
+import type { AuditOptions } from '../audit/options.js'
+import type { CsrfOptions } from '../csrf/options.js'
+import type { MetricsOptions } from '../metrics/options.js'
+
+/** Log levels pino knows, lowest first. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** A named rate-limit policy: how many requests one key may make per minute. */
+export interface RateLimitPolicyOptions {
+  /** Requests allowed per rolling 60 s window. */
+  perMinute: number
+}
+
+/**
+ * Everything a service can set in code. Every field is optional: a field left `undefined`
+ * falls back to its environment variable (DESIGN §3), then to the default in `DEFAULTS`.
+ *
+ * @example
+ * await app.register(rampart, { service: 'orders', rateLimit: { policies: { export: { perMinute: 5 } } } })
+ */
+export interface RampartOptions {
+  /** Service name used in logs, metrics and traces. Default: `OTEL_SERVICE_NAME`, else `app`. */
+  service?: string
+  /** `development`, `production` or `test`. Default: `NODE_ENV`, else `development`. */
+  nodeEnv?: 'development' | 'production' | 'test'
+  /** Default: `LOG_LEVEL`, else `debug` in development and `info` otherwise. */
+  logLevel?: LogLevel
+  /** Default: `LOG_FORMAT`, else `json` in production and `pretty` in development. */
+  logFormat?: 'json' | 'pretty'
+  /** Where log lines go. Default: standard output. Tests pass a stream to read lines back. */
+  logDestination?: DestinationStream
+  /** Series cap, default process metrics and default labels of the app's registry. */
+  metrics?: MetricsOptions
+  /** Default: `METRICS_ENABLED`, else `true`. */
+  metricsEnabled?: boolean
+  /** Bearer token `/metrics` requires. Default: `METRICS_TOKEN`, else none. */
+  metricsToken?: string
+  /** Turns tracing on. Default: on exactly when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. */
+  tracing?: boolean
+  /** Key for CSRF tokens, sessions and fingerprints, ≥ 32 bytes. Default: `SECRET_KEY`. */
+  secretKey?: string
+  /** Default: `DATA_DIR`, else `./data`. */
+  dataDir?: string
+  /** CIDRs whose `X-Forwarded-For` is believed. Default: `TRUSTED_PROXIES` (comma-separated), else none. */
+  trustedProxies?: string[]
+  rateLimit?: {
+    /** `memory` or a `redis://` URL. Default: `RATE_LIMIT_STORE`, else `memory`. */
+    store?: string
+    /** Default: `RATE_LIMIT_ON_STORE_ERROR`, else `open`. */
+    onStoreError?: 'open' | 'closed'
+    /** Extra or overridden policies. `RATE_LIMIT_<NAME>_PER_MINUTE` still wins over the built-in defaults. */
+    policies?: Record<string, RateLimitPolicyOptions>
+  }
+  /** MiB for one multipart body. Default: `MAX_UPLOAD_MB`, else 500. */
+  maxUploadMb?: number
+  /** KiB for any other body. Default: `MAX_BODY_KB`, else 1024. */
+  maxBodyKb?: number
+  audit?: {
+    /** `sqlite:<path>` or `postgres://…`. Default: `AUDIT_DB`, else `sqlite:<dataDir>/audit.db`. */
+    db?: string
+    /** Key for the hash chain. Default: `AUDIT_KEY`, else derived from the secret key. */
+    key?: string
+  }
+  /** Tuning of the audit log (checkpoint interval, batch size, table name); see `AuditOptions`. */
+  auditOptions?: AuditOptions
+  /** Default: `SENTRY_DSN`. */
+  sentryDsn?: string
+  /** Ops console at `/_rampart`. Default: `RAMPART_CONSOLE`, else on in development only. */
+  console?: boolean
+  /** Default: `RAMPART_CONSOLE_TOKEN`. Required to turn the console on in production. */
+  consoleToken?: string
+  /**
+   * Extra key names the service treats as private: never logged, traced or reported.
+   * Matched case-insensitively, ignoring `-` and `_`, at any depth.
+   */
+  redactKeys?: string[]
+  /** Paths whose 4xx answers are logged as security events (prefix match, e.g. `/login`). */
+  sensitivePaths?: string[]
+  /** CSRF: session cookie name, extra allowed origins, token lifetime. See docs/security.md. */
+  csrf?: CsrfOptions
+}

@@ -1,0 +1,239 @@
+import { createHmac, randomBytes } from 'node:crypto'
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve as resolvePath } from 'node:path'
+import type { DestinationStream } from 'pino'
+import { CSRF_DEFAULTS } from '../csrf/options.js'
+import { normalizeOrigin } from '../csrf/origin-check.js'
+import { RampartError } from '../errors/rampart-error.js'
+import { DEFAULTS } from './defaults.js'
+import {
+  checkOption,
+  cidrList,
+  configError,
+  dbUrl,
+  envSchema,
+  parseEnv,
+  parsePolicyOverrides,
+  secretText,
+  serviceName,
+  tokenText,
+} from './env.js'
+import type { LogLevel, RampartOptions, RateLimitPolicyOptions } from './options.js'
+
+export type NodeEnv = 'development' | 'production' | 'test'
+
+/** The configuration after options, environment and defaults were merged and validated. */
+export interface ResolvedConfig {
+  readonly service: string
+  readonly nodeEnv: NodeEnv
+  readonly isProduction: boolean
+  readonly logLevel: LogLevel
+  readonly logFormat: 'json' | 'pretty'
+  readonly logDestination: DestinationStream | undefined
+  readonly metrics: { readonly enabled: boolean; readonly token: string | undefined }
+  readonly tracing: { readonly enabled: boolean; readonly endpoint: string | undefined }
+  /** Raw bytes of the secret key. Never log this. */
+  readonly secretKey: Buffer
+  /** Where the secret key came from; `file` and `ephemeral` are for development only. */
+  readonly secretKeySource: 'option' | 'env' | 'file' | 'ephemeral'
+  readonly dataDir: string
+  readonly trustedProxies: readonly string[]
+  readonly rateLimit: {
+    readonly store: string
+    readonly onStoreError: 'open' | 'closed'
+    readonly policies: Readonly<Record<string, RateLimitPolicyOptions>>
+  }
+  readonly maxUploadBytes: number
+  readonly maxBodyBytes: number
+  readonly audit: { readonly db: string; readonly key: Buffer }
+  readonly sentryDsn: string | undefined
+  readonly console: { readonly enabled: boolean; readonly token: string | undefined }
+  readonly redactKeys: readonly string[]
+  readonly sensitivePaths: readonly string[]
+  readonly csrf: {
+    readonly sessionCookie: string
+    readonly allowedOrigins: readonly string[]
+    readonly ttlSeconds: number
+  }
+  /** Start-up hints to log once the logger exists (e.g. "generated a development secret"). */
+  readonly warnings: readonly string[]
+}
+
+/** Reads or creates the development secret in `DATA_DIR/.secret` (mode 0600). */
+function developmentSecret(dataDir: string): Buffer {
+  const file = join(dataDir, '.secret')
+  if (existsSync(file)) {
+    const value = readFileSync(file, 'utf8').trim()
+    if (Buffer.byteLength(value) >= DEFAULTS.secretKeyMinBytes) return Buffer.from(value)
+  }
+  mkdirSync(dataDir, { recursive: true })
+  const value = randomBytes(32).toString('hex')
+  writeFileSync(file, `${value}\n`, { mode: 0o600 })
+  chmodSync(file, 0o600)
+  return Buffer.from(value)
+}
+
+/**
+ * Merges options (highest), environment variables and defaults, validates every value once,
+ * and throws a `RampartError` (`ERR_RAMPART_CONFIG`) whose one-line message names the
+ * variable, what was given (secrets masked) and what is allowed.
+ *
+ * @example
+ * const config = resolveConfig({ service: 'orders' }, process.env)
+ */
+export function resolveConfig(
+  options: RampartOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedConfig {
+  // Validate every variable before any side effect (such as creating the development secret).
+  const e = parseEnv(env)
+  const policyOverrides = parsePolicyOverrides(env)
+  const warnings: string[] = []
+
+  const nodeEnv: NodeEnv = options.nodeEnv ?? e.NODE_ENV ?? DEFAULTS.nodeEnv
+  const isProduction = nodeEnv === 'production'
+  const logLevel: LogLevel =
+    options.logLevel ?? e.LOG_LEVEL ?? (nodeEnv === 'development' ? 'debug' : 'info')
+  const logFormat =
+    options.logFormat ?? e.LOG_FORMAT ?? (nodeEnv === 'development' ? 'pretty' : 'json')
+  const dataDir = resolvePath(options.dataDir ?? e.DATA_DIR ?? DEFAULTS.dataDir)
+
+  const metricsToken =
+    options.metricsToken === undefined
+      ? e.METRICS_TOKEN
+      : checkOption('metricsToken', tokenText, options.metricsToken)
+  const endpoint = e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+
+  let secretKey: Buffer
+  let secretKeySource: ResolvedConfig['secretKeySource']
+  if (options.secretKey !== undefined) {
+    secretKey = Buffer.from(checkOption('secretKey', secretText, options.secretKey))
+    secretKeySource = 'option'
+  } else if (e.SECRET_KEY !== undefined) {
+    secretKey = Buffer.from(e.SECRET_KEY)
+    secretKeySource = 'env'
+  } else if (isProduction) {
+    throw new RampartError(
+      'ERR_RAMPART_CONFIG',
+      'SECRET_KEY: not set; required in production, at least 32 bytes (try: openssl rand -hex 32)',
+    )
+  } else if (nodeEnv === 'test') {
+    secretKey = randomBytes(32)
+    secretKeySource = 'ephemeral'
+  } else {
+    secretKey = developmentSecret(dataDir)
+    secretKeySource = 'file'
+    warnings.push(
+      `SECRET_KEY is not set; using the development secret kept in ${join(dataDir, '.secret')}. Set SECRET_KEY in production.`,
+    )
+  }
+
+  const trustedProxies =
+    options.trustedProxies === undefined
+      ? (e.TRUSTED_PROXIES ?? [])
+      : checkOption('trustedProxies', cidrList, options.trustedProxies.join(','))
+
+  const policies: Record<string, RateLimitPolicyOptions> = {
+    ...DEFAULTS.policies,
+    ...options.rateLimit?.policies,
+  }
+  for (const [name, perMinute] of Object.entries(policyOverrides)) {
+    policies[name] = { perMinute }
+  }
+  for (const [name, p] of Object.entries(policies)) {
+    if (!Number.isInteger(p.perMinute) || p.perMinute < 1)
+      throw configError(`rateLimit.policies.${name}.perMinute`, p.perMinute, 'a whole number ≥ 1')
+  }
+  const store =
+    options.rateLimit?.store === undefined
+      ? (e.RATE_LIMIT_STORE ?? DEFAULTS.rateLimitStore)
+      : (checkOption(
+          'rateLimit.store',
+          envSchema.shape.RATE_LIMIT_STORE,
+          options.rateLimit.store,
+        ) ?? DEFAULTS.rateLimitStore)
+  const onStoreError =
+    options.rateLimit?.onStoreError ?? e.RATE_LIMIT_ON_STORE_ERROR ?? DEFAULTS.rateLimitOnStoreError
+
+  const maxUploadMb = options.maxUploadMb ?? e.MAX_UPLOAD_MB ?? DEFAULTS.maxUploadMb
+  const maxBodyKb = options.maxBodyKb ?? e.MAX_BODY_KB ?? DEFAULTS.maxBodyKb
+  for (const [name, n] of [
+    ['maxUploadMb', maxUploadMb],
+    ['maxBodyKb', maxBodyKb],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 1) throw configError(name, n, 'a whole number ≥ 1')
+  }
+
+  const auditDb =
+    options.audit?.db === undefined
+      ? (e.AUDIT_DB ?? `sqlite:${join(dataDir, 'audit.db')}`)
+      : checkOption('audit.db', dbUrl, options.audit.db)
+  const auditKeyText =
+    options.audit?.key === undefined
+      ? e.AUDIT_KEY
+      : checkOption('audit.key', secretText, options.audit.key)
+  const auditKey = auditKeyText
+    ? Buffer.from(auditKeyText)
+    : createHmac('sha256', secretKey).update('rampart:audit-key:v1').digest()
+
+  const consoleEnabled = options.console ?? e.RAMPART_CONSOLE ?? !isProduction
+  const consoleToken =
+    options.consoleToken === undefined
+      ? e.RAMPART_CONSOLE_TOKEN
+      : checkOption('consoleToken', tokenText, options.consoleToken)
+  if (consoleEnabled && isProduction && consoleToken === undefined) {
+    throw new RampartError(
+      'ERR_RAMPART_CONFIG',
+      'RAMPART_CONSOLE_TOKEN: not set; required to turn the console on in production (or set RAMPART_CONSOLE=false)',
+    )
+  }
+
+  const csrf = {
+    sessionCookie: options.csrf?.sessionCookie ?? CSRF_DEFAULTS.sessionCookie,
+    allowedOrigins: (options.csrf?.allowedOrigins ?? []).map((o) => {
+      try {
+        return normalizeOrigin(o)
+      } catch {
+        throw configError('csrf.allowedOrigins', o, 'origins such as https://app.example.com')
+      }
+    }),
+    ttlSeconds: options.csrf?.ttlSeconds ?? CSRF_DEFAULTS.ttlSeconds,
+  }
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/.test(csrf.sessionCookie))
+    throw configError('csrf.sessionCookie', csrf.sessionCookie, 'a cookie name')
+  if (!Number.isInteger(csrf.ttlSeconds) || csrf.ttlSeconds < 1)
+    throw configError('csrf.ttlSeconds', csrf.ttlSeconds, 'a whole number ≥ 1')
+
+  const service =
+    options.service === undefined
+      ? (e.OTEL_SERVICE_NAME ?? DEFAULTS.service)
+      : checkOption('service', serviceName, options.service)
+
+  return {
+    service,
+    nodeEnv,
+    isProduction,
+    logLevel,
+    logFormat,
+    logDestination: options.logDestination,
+    metrics: {
+      enabled: options.metricsEnabled ?? e.METRICS_ENABLED ?? DEFAULTS.metricsEnabled,
+      token: metricsToken,
+    },
+    tracing: { enabled: options.tracing ?? endpoint !== undefined, endpoint },
+    secretKey,
+    secretKeySource,
+    dataDir,
+    trustedProxies,
+    rateLimit: { store, onStoreError, policies },
+    maxUploadBytes: maxUploadMb * 1024 * 1024,
+    maxBodyBytes: maxBodyKb * 1024,
+    audit: { db: auditDb, key: auditKey },
+    sentryDsn: options.sentryDsn ?? e.SENTRY_DSN,
+    console: { enabled: consoleEnabled, token: consoleToken },
+    redactKeys: [...(options.redactKeys ?? [])],
+    sensitivePaths: [...(options.sensitivePaths ?? [])],
+    csrf,
+    warnings,
+  }
+}

@@ -1,0 +1,54 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+
+/** What Rampart knows about the request being served. Read it with `currentContext()`. */
+export interface RequestContext {
+  readonly requestId: string
+  /** Set by `bindUser()` once authentication succeeded; never earlier. */
+  userId: string | undefined
+  traceId: string | undefined
+  spanId: string | undefined
+  /** The route template (`/items/:id`), `unmatched`, or undefined before routing. */
+  route: string | undefined
+  /** The client address after `TRUSTED_PROXIES` were applied. */
+  clientIp: string | undefined
+}
+
+// One storage for the process: async context is process-wide by nature (like OpenTelemetry's
+// context manager); what it carries is per request.
+const storage = new AsyncLocalStorage<RequestContext>()
+
+/** Creates the context for a new request. */
+export function createContext(requestId: string, clientIp?: string): RequestContext {
+  return {
+    requestId,
+    userId: undefined,
+    traceId: undefined,
+    spanId: undefined,
+    route: undefined,
+    clientIp,
+  }
+}
+
+/** The current request's context, or undefined outside a request. Survives awaits, timers and `Promise.all`. */
+export function currentContext(): RequestContext | undefined {
+  return storage.getStore()
+}
+
+/** Runs `fn` with `ctx` as the current context. */
+export function runWithContext<T>(ctx: RequestContext, fn: () => T): T {
+  return storage.run(ctx, fn)
+}
+
+/**
+ * Attaches the authenticated user to the current request: from now on every log line of this
+ * request carries `user_id`, and rate limits key on this principal. Call it after
+ * authentication succeeded, never before.
+ *
+ * @example
+ * const user = await verifyPassword(username, password)
+ * if (user) bindUser(user.id)
+ */
+export function bindUser(userId: string | number): void {
+  const ctx = storage.getStore()
+  if (ctx) ctx.userId = String(userId)
+}

@@ -1,0 +1,253 @@
+import client from 'prom-client'
+import { openMetricsToText } from './exposition.js'
+import { METRICS_DEFAULTS, type MetricsOptions, OVERFLOW } from './options.js'
+
+type LabelValues<L extends string> = Readonly<Record<L, string | number>>
+/** Argument lists that need labels only when the metric has label names. */
+type WithLabels<L extends string, Rest extends unknown[]> = [L] extends [never]
+  ? Rest
+  : [labels: LabelValues<L>, ...Rest]
+
+interface MetricConfig<L extends string> {
+  /** Prometheus name: snake_case, base units, `_total` for counters. */
+  name: string
+  help: string
+  labelNames?: readonly L[]
+  /** Overrides the registry's series cap for this metric. */
+  seriesCap?: number
+}
+
+export interface CappedCounter<L extends string = never> {
+  inc(...args: WithLabels<L, [value?: number]>): void
+}
+
+export interface CappedGauge<L extends string = never> {
+  set(...args: WithLabels<L, [value: number]>): void
+  inc(...args: WithLabels<L, [value?: number]>): void
+  dec(...args: WithLabels<L, [value?: number]>): void
+}
+
+export interface CappedHistogram<L extends string = never> {
+  /**
+   * Records a value. The optional exemplar (e.g. `{ trace_id }`) is attached to the bucket and
+   * shown to OpenMetrics scrapers, linking a slow bucket to one trace.
+   */
+  observe(
+    ...args: WithLabels<L, [value: number, exemplar?: Readonly<Record<string, string>>]>
+  ): void
+  /** Starts a timer; the returned function observes the elapsed seconds. */
+  startTimer(...args: WithLabels<L, []>): () => number
+}
+
+/**
+ * One app's metrics: a private prom-client `Registry` (never the global one) and factories
+ * for counters, gauges and histograms that share a series cap.
+ *
+ * @example
+ * const logins = app.rampart.metrics.counter({ name: 'airlock_login_attempts_total', help: 'Login attempts', labelNames: ['ok'] as const })
+ * logins.inc({ ok: 'false' })
+ */
+export interface RampartMetrics {
+  readonly registry: client.Registry
+  counter<L extends string = never>(config: MetricConfig<L>): CappedCounter<L>
+  gauge<L extends string = never>(
+    config: MetricConfig<L> & { collect?: (this: client.Gauge<L>) => void | Promise<void> },
+  ): CappedGauge<L>
+  histogram<L extends string = never>(
+    config: MetricConfig<L> & { buckets?: readonly number[] },
+  ): CappedHistogram<L>
+  /** The text a scraper gets: Prometheus text 0.0.4, or OpenMetrics 1.0 (with exemplars) when asked. */
+  render(openMetrics?: boolean): Promise<{ contentType: string; body: string }>
+}
+
+/**
+ * Keeps each metric's label sets under a cap. Label values are joined into one key and the
+ * prom-client child for that key is cached, so a hot path pays one string join and one Map
+ * lookup instead of prom-client's per-call label hashing.
+ */
+class SeriesGuard<Child> {
+  readonly #children = new Map<string, Child>()
+  readonly #labelNames: readonly string[]
+  readonly #cap: number
+  readonly #make: (values: string[]) => Child
+  readonly #onDrop: () => void
+  #overflow: Child | undefined
+
+  constructor(
+    labelNames: readonly string[],
+    cap: number,
+    make: (values: string[]) => Child,
+    onDrop: () => void,
+  ) {
+    this.#labelNames = labelNames
+    this.#cap = cap
+    this.#make = make
+    this.#onDrop = onDrop
+  }
+
+  child(labels: Readonly<Record<string, string | number>> | undefined): Child {
+    const names = this.#labelNames
+    let key = ''
+    const values: string[] = []
+    for (let i = 0; i < names.length; i++) {
+      const v = labels?.[names[i] as string]
+      const s = v === undefined ? '' : String(v)
+      values.push(s)
+      key = i === 0 ? s : `${key}\u0000${s}`
+    }
+    let child = this.#children.get(key)
+    if (child !== undefined) return child
+    if (this.#children.size >= this.#cap) {
+      this.#onDrop()
+      this.#overflow ??= this.#make(names.map(() => OVERFLOW))
+      return this.#overflow
+    }
+    child = this.#make(values)
+    this.#children.set(key, child)
+    return child
+  }
+}
+
+function splitArgs(
+  labelNames: readonly string[],
+  args: unknown[],
+): [Record<string, string | number> | undefined, unknown[]] {
+  if (labelNames.length === 0) return [undefined, args]
+  return [args[0] as Record<string, string | number>, args.slice(1)]
+}
+
+/** Creates the per-app metrics registry. */
+export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
+  // One OpenMetrics registry (exemplars need it); the text format is derived from its output,
+  // because a counter shared by a text and an OpenMetrics registry gets renamed (exposition.ts).
+  const registry = new client.Registry()
+  registry.setContentType(
+    client.Registry.OPENMETRICS_CONTENT_TYPE as unknown as typeof registry.contentType,
+  )
+  const registers = [registry]
+  if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels)
+  const defaultCap = options.seriesCap ?? METRICS_DEFAULTS.seriesCap
+  if (!Number.isInteger(defaultCap) || defaultCap < 1) {
+    throw new TypeError(`metrics.seriesCap: expected a whole number ≥ 1, got ${String(defaultCap)}`)
+  }
+  if (options.defaultMetrics ?? METRICS_DEFAULTS.defaultMetrics) {
+    client.collectDefaultMetrics({ register: registry })
+  }
+
+  const dropped = new client.Counter({
+    name: 'rampart_metric_series_dropped_total',
+    help: 'Label sets folded into the __overflow__ series because a metric reached its series cap',
+    labelNames: ['metric'],
+    registers,
+  })
+  const droppedChildren = new Map<string, ReturnType<typeof dropped.labels>>()
+  const onDrop = (name: string) => () => {
+    let c = droppedChildren.get(name)
+    if (!c) {
+      c = dropped.labels(name)
+      droppedChildren.set(name, c)
+    }
+    c.inc()
+  }
+
+  return {
+    registry,
+
+    counter<L extends string = never>(config: MetricConfig<L>): CappedCounter<L> {
+      const labelNames = config.labelNames ?? []
+      const metric = new client.Counter<string>({
+        name: config.name,
+        help: config.help,
+        labelNames,
+        registers: [registry],
+      })
+      const guard = new SeriesGuard(
+        labelNames,
+        config.seriesCap ?? defaultCap,
+        (v) => metric.labels(...v),
+        onDrop(config.name),
+      )
+      return {
+        inc(...args: unknown[]) {
+          const [labels, rest] = splitArgs(labelNames, args)
+          guard.child(labels).inc((rest[0] as number | undefined) ?? 1)
+        },
+      } as CappedCounter<L>
+    },
+
+    gauge<L extends string = never>(
+      config: MetricConfig<L> & { collect?: (this: client.Gauge<L>) => void | Promise<void> },
+    ): CappedGauge<L> {
+      const labelNames = config.labelNames ?? []
+      const metric = new client.Gauge<string>({
+        name: config.name,
+        help: config.help,
+        labelNames,
+        registers,
+        ...(config.collect
+          ? { collect: config.collect as (this: client.Gauge<string>) => void }
+          : {}),
+      })
+      const guard = new SeriesGuard(
+        labelNames,
+        config.seriesCap ?? defaultCap,
+        (v) => metric.labels(...v),
+        onDrop(config.name),
+      )
+      const call = (op: 'set' | 'inc' | 'dec', args: unknown[], fallback: number | undefined) => {
+        const [labels, rest] = splitArgs(labelNames, args)
+        const value = (rest[0] as number | undefined) ?? fallback
+        guard.child(labels)[op](value as number)
+      }
+      return {
+        set: (...args: unknown[]) => call('set', args, undefined),
+        inc: (...args: unknown[]) => call('inc', args, 1),
+        dec: (...args: unknown[]) => call('dec', args, 1),
+      } as CappedGauge<L>
+    },
+
+    histogram<L extends string = never>(
+      config: MetricConfig<L> & { buckets?: readonly number[] },
+    ): CappedHistogram<L> {
+      const labelNames = config.labelNames ?? []
+      const metric = new client.Histogram<string>({
+        name: config.name,
+        help: config.help,
+        labelNames,
+        registers,
+        enableExemplars: true,
+        ...(config.buckets ? { buckets: [...config.buckets] } : {}),
+      })
+      const guard = new SeriesGuard(
+        labelNames,
+        config.seriesCap ?? defaultCap,
+        (v) => ({
+          child: metric.labels(...v),
+          labels: Object.fromEntries(labelNames.map((n, i) => [n, v[i] as string])),
+        }),
+        onDrop(config.name),
+      )
+      return {
+        observe(...args: unknown[]) {
+          const [labels, rest] = splitArgs(labelNames, args)
+          const entry = guard.child(labels)
+          const value = rest[0] as number
+          const exemplar = rest[1] as Record<string, string> | undefined
+          if (exemplar === undefined) entry.child.observe(value)
+          else metric.observe({ labels: entry.labels, value, exemplarLabels: exemplar })
+        },
+        startTimer(...args: unknown[]) {
+          const [labels] = splitArgs(labelNames, args)
+          return guard.child(labels).child.startTimer()
+        },
+      } as CappedHistogram<L>
+    },
+
+    async render(asOpenMetrics = false) {
+      const body = await registry.metrics()
+      return asOpenMetrics
+        ? { contentType: client.Registry.OPENMETRICS_CONTENT_TYPE, body }
+        : { contentType: client.Registry.PROMETHEUS_CONTENT_TYPE, body: openMetricsToText(body) }
+    },
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Every alert Rampart generates, with what it means and what to do: the rules' annotations and
+ * the runbook are both rendered from this one list, so they cannot drift apart.
+ */
+export interface AlertDoc {
+  readonly name: string
+  readonly severity: 'page' | 'ticket' | 'page or ticket'
+  readonly meaning: string
+  readonly actions: readonly string[]
+}
+
+export const ALERT_DOCS: readonly AlertDoc[] = [
+  {
+    name: 'SLOErrorBudgetBurn',
+    severity: 'page or ticket',
+    meaning:
+      'The SLO is failing fast enough, over both a long and a short window, to spend a set share of its error budget: a page means the budget is gone within days at this rate, a ticket within weeks. The `long_window`, `short_window` and `burn_rate` labels say which of the four tiers fired; the short window resets the alert soon after the problem stops.',
+    actions: [
+      'Open the service dashboard: find the route and status behind the error or latency ratio ("Error rate by route", "Latency p95/p99").',
+      'Check what changed in the long window: deploys, configuration, dependencies (database, Redis), traffic shape.',
+      'Mitigate first (roll back, scale out, shed load), then find the cause; for a latency SLO look at the slowest traces of the route.',
+      'A ticket-tier alert can wait for working hours, but should be understood before the budget runs out.',
+    ],
+  },
+  {
+    name: 'SLOLatencyBucketMissing',
+    severity: 'ticket',
+    meaning:
+      "The service serves the SLO's route, but the histogram has no bucket at the SLO's threshold, so the latency SLI is empty and its burn alerts can never fire.",
+    actions: [
+      'Compare the threshold in rampart.config.ts with the `le` values `/metrics` exposes for http_request_duration_seconds_bucket.',
+      'Thresholds must be one of the buckets Rampart instruments (DURATION_BUCKETS_SECONDS); regenerate the rules after changing it.',
+    ],
+  },
+  {
+    name: 'ServiceTargetDown',
+    severity: 'page',
+    meaning:
+      'Prometheus cannot scrape the service (the instance is down, unreachable, or /metrics refuses the token), or has no target for it at all.',
+    actions: [
+      'Check the instance: is it running, is `/healthz` answering, did it restart (look for the last `service.started` and crash logs)?',
+      "If the service is up, check the scrape: `up` and `scrape_samples_scraped` on Prometheus' Targets page; a 401 means METRICS_TOKEN differs between the service and prometheus.yml.",
+    ],
+  },
+  {
+    name: 'ServiceInFlightRequestsHigh',
+    severity: 'ticket',
+    meaning:
+      'An instance has had more requests in flight than the saturation threshold for 10 minutes: requests queue up faster than they finish, so latency will follow.',
+    actions: [
+      'Look for a slow dependency (database, Redis, upstream APIs) in traces and in the latency panels.',
+      'Scale out, or lower the rate limits of the heaviest policy while investigating.',
+    ],
+  },
+  {
+    name: 'ServiceEventLoopLagHigh',
+    severity: 'ticket',
+    meaning:
+      'The Node.js event loop of an instance has lagged behind for 10 minutes: synchronous work (CPU-heavy code, large JSON, sync I/O) blocks every request on that instance.',
+    actions: [
+      'Take a CPU profile of the instance (`node --cpu-prof`, or the inspector) and look for long synchronous frames.',
+      'Check CPU limits and throttling of the container; move CPU-heavy work (hashing, compression) off the request path.',
+    ],
+  },
+]
+
+/** The runbook anchor of an alert (GitHub-style heading slug). */
+export function runbookAnchor(alert: string): string {
+  return alert.toLowerCase()
+}

@@ -1,0 +1,113 @@
+import { resolveConfig } from 'rampart'
+import { describe, expect, it } from 'vitest'
+
+const SECRET = 'x'.repeat(40)
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn()
+  } catch (err) {
+    return (err as Error).message
+  }
+  throw new Error('expected an error')
+}
+
+describe('resolveConfig', () => {
+  it('production without SECRET_KEY names SECRET_KEY in one line', () => {
+    const message = errorOf(() => resolveConfig({}, { NODE_ENV: 'production' }))
+    expect(message).toMatch(/^SECRET_KEY: not set; required in production/)
+    expect(message).not.toContain('\n')
+  })
+
+  it('a short SECRET_KEY is refused and masked', () => {
+    const message = errorOf(() =>
+      resolveConfig({}, { NODE_ENV: 'production', SECRET_KEY: 'hunter2hunter2' }),
+    )
+    expect(message).toMatch(
+      /^SECRET_KEY: got "\*\*\*" \(14 characters\); expected at least 32 bytes/,
+    )
+    expect(message).not.toContain('hunter2')
+  })
+
+  it('LOG_LEVEL=loud names the allowed levels', () => {
+    expect(errorOf(() => resolveConfig({}, { LOG_LEVEL: 'loud' }))).toBe(
+      'LOG_LEVEL: got "loud"; expected one of trace, debug, info, warn, error, fatal, silent',
+    )
+  })
+
+  it.each([
+    ['MAX_BODY_KB', '0', 'a whole number from 1 to 1048576'],
+    ['MAX_UPLOAD_MB', '1.5', 'a whole number from 1 to 1048576'],
+    ['TRUSTED_PROXIES', '10.0.0.0/33', 'comma-separated CIDRs'],
+    ['RATE_LIMIT_STORE', 'mongodb://x', 'memory or a redis:// URL'],
+    ['RATE_LIMIT_ON_STORE_ERROR', 'maybe', 'one of open, closed'],
+    ['RATE_LIMIT_WRITE_PER_MINUTE', 'lots', 'a whole number'],
+    ['METRICS_ENABLED', 'sometimes', 'true or false'],
+    ['AUDIT_DB', 'mysql://x', 'sqlite:<path> or a postgres:// URL'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'localhost:4318', 'an http:// or https:// URL'],
+  ])('%s=%s is refused with what is allowed', (name, value, allowed) => {
+    const message = errorOf(() => resolveConfig({}, { NODE_ENV: 'test', [name]: value }))
+    expect(message.startsWith(`${name}: got "${value}"; expected `)).toBe(true)
+    expect(message).toContain(allowed)
+  })
+
+  it('masks credentials in URLs', () => {
+    const message = errorOf(() =>
+      resolveConfig({}, { NODE_ENV: 'test', RATE_LIMIT_STORE: 'mongodb://user:pw@host' }),
+    )
+    expect(message).not.toContain('pw')
+  })
+
+  it('options win over environment variables, which win over defaults', () => {
+    const env = { NODE_ENV: 'test', LOG_LEVEL: 'warn', MAX_BODY_KB: '64', SECRET_KEY: SECRET }
+    const fromEnv = resolveConfig({}, env)
+    expect(fromEnv.logLevel).toBe('warn')
+    expect(fromEnv.maxBodyBytes).toBe(64 * 1024)
+    expect(fromEnv.maxUploadBytes).toBe(500 * 1024 * 1024)
+    const fromOptions = resolveConfig({ logLevel: 'error', maxBodyKb: 8 }, env)
+    expect(fromOptions.logLevel).toBe('error')
+    expect(fromOptions.maxBodyBytes).toBe(8 * 1024)
+  })
+
+  it('defaults follow NODE_ENV', () => {
+    const dev = resolveConfig({ dataDir: 'data-test-tmp' }, { NODE_ENV: 'test' })
+    expect(dev.logFormat).toBe('json')
+    expect(dev.console.enabled).toBe(true)
+    const prod = resolveConfig({}, { NODE_ENV: 'production', SECRET_KEY: SECRET })
+    expect(prod.logLevel).toBe('info')
+    expect(prod.logFormat).toBe('json')
+    expect(prod.console.enabled).toBe(false)
+    expect(prod.rateLimit.policies).toEqual({
+      read: { perMinute: 300 },
+      write: { perMinute: 60 },
+      auth: { perMinute: 10 },
+      submit: { perMinute: 10 },
+    })
+  })
+
+  it('RATE_LIMIT_<POLICY>_PER_MINUTE overrides a policy', () => {
+    const c = resolveConfig({}, { NODE_ENV: 'test', RATE_LIMIT_WRITE_PER_MINUTE: '120' })
+    expect(c.rateLimit.policies.write).toEqual({ perMinute: 120 })
+  })
+
+  it('normalises TRUSTED_PROXIES to CIDRs', () => {
+    const c = resolveConfig({}, { NODE_ENV: 'test', TRUSTED_PROXIES: '127.0.0.1, 10.0.0.0/8,::1' })
+    expect(c.trustedProxies).toEqual(['127.0.0.1/32', '10.0.0.0/8', '::1/128'])
+  })
+
+  it('the console needs a token in production', () => {
+    const message = errorOf(() =>
+      resolveConfig({}, { NODE_ENV: 'production', SECRET_KEY: SECRET, RAMPART_CONSOLE: 'true' }),
+    )
+    expect(message).toMatch(/^RAMPART_CONSOLE_TOKEN: not set/)
+  })
+
+  it('derives the audit key from the secret key unless AUDIT_KEY is set', () => {
+    const a = resolveConfig({}, { NODE_ENV: 'test', SECRET_KEY: SECRET })
+    const b = resolveConfig({}, { NODE_ENV: 'test', SECRET_KEY: SECRET })
+    expect(a.audit.key.equals(b.audit.key)).toBe(true)
+    expect(a.audit.key.equals(a.secretKey)).toBe(false)
+    const c = resolveConfig({}, { NODE_ENV: 'test', SECRET_KEY: SECRET, AUDIT_KEY: 'y'.repeat(32) })
+    expect(c.audit.key.toString()).toBe('y'.repeat(32))
+  })
+})

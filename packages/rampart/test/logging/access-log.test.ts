@@ -1,0 +1,63 @@
+import Fastify from 'fastify'
+import rampart, { bindUser } from 'rampart/fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+import { logCapture } from '../support/log-capture.js'
+
+describe('access log', () => {
+  const apps: Array<{ close(): Promise<unknown> }> = []
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((a) => a.close()))
+  })
+
+  it('writes one request.completed line with every canonical field', async () => {
+    const logs = logCapture()
+    const app = Fastify()
+    apps.push(app)
+    await app.register(rampart, {
+      service: 'test',
+      logFormat: 'json',
+      logLevel: 'info',
+      logDestination: logs.stream,
+    })
+    app.get('/items/:id', async () => ({ ok: true }))
+    const res = await app.inject({ method: 'GET', url: '/items/7' })
+    expect(res.statusCode).toBe(200)
+    const access = logs.lines().filter((l) => l.event === 'request.completed')
+    expect(access).toHaveLength(1)
+    const line = access[0] ?? {}
+    expect(line).toMatchObject({
+      level: 'info',
+      method: 'GET',
+      route: '/items/:id',
+      status: 200,
+      service: 'test',
+    })
+    expect(typeof line.latency_ms).toBe('number')
+    expect(line.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
+    expect(line.request_id).toBe(res.headers['x-request-id'])
+    expect(line).not.toHaveProperty('user_id')
+  })
+
+  it('adds user_id only after bindUser', async () => {
+    const logs = logCapture()
+    const app = Fastify()
+    apps.push(app)
+    await app.register(rampart, {
+      logFormat: 'json',
+      logLevel: 'info',
+      logDestination: logs.stream,
+    })
+    app.get('/me', async (request) => {
+      request.log.info({ event: 'before.bind' })
+      await new Promise((r) => setTimeout(r, 1))
+      bindUser('u-42')
+      request.log.info({ event: 'after.bind' })
+      return {}
+    })
+    await app.inject({ method: 'GET', url: '/me' })
+    const byEvent = Object.fromEntries(logs.lines().map((l) => [l.event, l]))
+    expect(byEvent['before.bind']).not.toHaveProperty('user_id')
+    expect(byEvent['after.bind']).toMatchObject({ user_id: 'u-42' })
+    expect(byEvent['request.completed']).toMatchObject({ user_id: 'u-42' })
+  })
+})
