@@ -187,11 +187,19 @@ class KyselyStore implements AuditStore {
     const provider: MigrationProvider = {
       getMigrations: async () => migrations(this.kind, this.#table),
     }
+    // Kysely looks for its bookkeeping tables in every schema unless told which one; on a
+    // server shared by several schemas (search_path per service) it would find another's.
+    const schema =
+      this.kind === 'postgres'
+        ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(this.#db))
+            .rows[0]?.schema
+        : undefined
     const migrator = new Migrator({
       db: this.#db,
       provider,
       migrationTableName: `${this.#table}_migration`,
       migrationLockTableName: `${this.#table}_migration_lock`,
+      ...(schema ? { migrationTableSchema: schema } : {}),
     })
     const { error } = await migrator.migrateToLatest()
     if (error) {
