@@ -89,3 +89,5 @@ export {
   type SloConfig,
   type SloConfigInput,
 } from './slo/index.js'
+export type { RampartSpan, SpanAttributes, SpanAttributeValue } from './tracing/types.js'
+export { withSpan } from './tracing/with-span.js'

@@ -220,7 +220,10 @@ export function resolveConfig(
       enabled: options.metricsEnabled ?? e.METRICS_ENABLED ?? DEFAULTS.metricsEnabled,
       token: metricsToken,
     },
-    tracing: { enabled: options.tracing ?? endpoint !== undefined, endpoint },
+    tracing: {
+      enabled: options.tracing ?? (endpoint !== undefined && e.OTEL_SDK_DISABLED !== true),
+      endpoint,
+    },
     secretKey,
     secretKeySource,
     dataDir,

@@ -34,6 +34,24 @@ export function currentContext(): RequestContext | undefined {
   return storage.getStore()
 }
 
+type SpanIds = { traceId: string; spanId: string }
+let activeSpan: (() => SpanIds | undefined) | undefined
+
+/**
+ * Lets log lines carry the ids of the innermost active span (a manual span's, not only the
+ * request's server span). Set by the tracing runtime when it starts.
+ */
+export function setActiveSpanLookup(lookup: (() => SpanIds | undefined) | undefined): void {
+  activeSpan = lookup
+}
+
+/** Trace and span id for a log line: the active span's when tracing is on, else the request's. */
+export function currentSpanIds(ctx: RequestContext | undefined): Partial<SpanIds> | undefined {
+  const span = activeSpan?.()
+  if (span !== undefined) return span
+  return ctx?.traceId === undefined ? undefined : { traceId: ctx.traceId, spanId: ctx.spanId }
+}
+
 /** Runs `fn` with `ctx` as the current context. */
 export function runWithContext<T>(ctx: RequestContext, fn: () => T): T {
   return storage.run(ctx, fn)

@@ -1,7 +1,7 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 import pretty from 'pino-pretty'
 import type { LogLevel } from '../config/options.js'
-import { currentContext } from '../context/context.js'
+import { currentContext, currentSpanIds } from '../context/context.js'
 import type { Redactor } from './redact.js'
 
 export type { Logger } from 'pino'
@@ -79,11 +79,13 @@ export function createLogging(settings: LoggerSettings): Logging {
     },
     mixin() {
       const ctx = currentContext()
-      if (!ctx) return {}
-      const out: Record<string, string> = { request_id: ctx.requestId }
-      if (ctx.traceId) out.trace_id = ctx.traceId
-      if (ctx.spanId) out.span_id = ctx.spanId
-      if (ctx.userId) out.user_id = ctx.userId
+      const span = currentSpanIds(ctx)
+      if (!ctx && !span) return {}
+      const out: Record<string, string> = {}
+      if (ctx) out.request_id = ctx.requestId
+      if (span?.traceId) out.trace_id = span.traceId
+      if (span?.spanId) out.span_id = span.spanId
+      if (ctx?.userId) out.user_id = ctx.userId
       return out
     },
     hooks: {

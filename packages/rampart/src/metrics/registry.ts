@@ -49,7 +49,9 @@ export interface CappedHistogram<L extends string = never> {
  */
 export interface RampartMetrics {
   readonly registry: client.Registry
-  counter<L extends string = never>(config: MetricConfig<L>): CappedCounter<L>
+  counter<L extends string = never>(
+    config: MetricConfig<L> & { collect?: (this: client.Counter<L>) => void | Promise<void> },
+  ): CappedCounter<L>
   gauge<L extends string = never>(
     config: MetricConfig<L> & { collect?: (this: client.Gauge<L>) => void | Promise<void> },
   ): CappedGauge<L>
@@ -153,13 +155,18 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
   return {
     registry,
 
-    counter<L extends string = never>(config: MetricConfig<L>): CappedCounter<L> {
+    counter<L extends string = never>(
+      config: MetricConfig<L> & { collect?: (this: client.Counter<L>) => void | Promise<void> },
+    ): CappedCounter<L> {
       const labelNames = config.labelNames ?? []
       const metric = new client.Counter<string>({
         name: config.name,
         help: config.help,
         labelNames,
         registers: [registry],
+        ...(config.collect
+          ? { collect: config.collect as (this: client.Counter<string>) => void }
+          : {}),
       })
       const guard = new SeriesGuard(
         labelNames,

@@ -9,8 +9,13 @@ export interface Child extends ChildProcess {
 }
 
 /** Runs a TypeScript file with the repo's source conditions, capturing its output. */
-export function runTs(file: string, env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, ['--conditions=rampart-source', '--import', 'tsx', file], {
+export function runTs(
+  file: string,
+  env: Record<string, string> = {},
+  nodeArgs: readonly string[] = [],
+): Child {
+  const args = ['--conditions=rampart-source', '--import', 'tsx', ...nodeArgs, file]
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, NODE_ENV: 'test', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   }) as Child
@@ -25,6 +30,8 @@ export function runTs(file: string, env: Record<string, string> = {}): Child {
     resolvePort = resolve
     rejectPort = reject
   })
+  // Children that never listen (one-shot scripts) reject `port`; nobody awaits it then.
+  child.port.catch(() => {})
   child.stderr?.on('data', (d) => {
     err += d
     const m = /PORT (\d+)/.exec(err)

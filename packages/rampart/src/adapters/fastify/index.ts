@@ -10,6 +10,7 @@ import { installRateLimit } from './ratelimit.js'
 import { installRequestContext } from './request-context.js'
 import { installSecurity } from './security.js'
 import { installShutdown, type ShutdownOptions } from './shutdown.js'
+import { installTracing } from './tracing.js'
 import './types.js'
 
 export type { AuditLog, AuditReceipt, AuditRecord } from '../../audit/index.js'
@@ -17,6 +18,8 @@ export type { RampartOptions } from '../../config/options.js'
 export { bindUser, currentContext } from '../../context/context.js'
 export { csrfField } from '../../csrf/field.js'
 export { HttpError } from '../../errors/http-error.js'
+export type { RampartSpan, SpanAttributes } from '../../tracing/types.js'
+export { withSpan } from '../../tracing/with-span.js'
 export { frameworkErrors } from './framework-errors.js'
 
 /** Options of the Fastify plugin: everything in `RampartOptions`. */
@@ -34,6 +37,7 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   // 1. request id, async context, access log (every later hook logs with the request id)
   installRequestContext(app, core)
   // 2. tracing (server span around everything after it)
+  await installTracing(app, core)
   // 3. metrics, /metrics, /healthz, /readyz, graceful shutdown
   installMetrics(app, core)
   installHealth(app, core)

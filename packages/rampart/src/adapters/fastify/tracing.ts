@@ -1,0 +1,111 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { isInternalPath } from '../../config/defaults.js'
+import { setActiveSpanLookup } from '../../context/context.js'
+import type { Rampart } from '../../core/rampart.js'
+import { startTracing } from '../../tracing/start.js'
+import { acquireRuntime, clearRuntime, releaseRuntime } from '../../tracing/state.js'
+import type { ServerSpan, TracingRuntime } from '../../tracing/types.js'
+
+const SPAN = Symbol('rampart.tracing.span')
+type Traced = FastifyRequest & { [SPAN]?: ServerSpan }
+
+/**
+ * One server span per request, named `METHOD /route/template`, parented on the caller's
+ * `traceparent`; its ids go into the request context (log lines, exemplars). Rampart's own
+ * paths are not traced. Installs nothing, and loads no OpenTelemetry module, when tracing is off.
+ */
+export async function installTracing(app: FastifyInstance, core: Rampart): Promise<void> {
+  const { config } = core
+  if (!config.tracing.enabled) return
+  const runtime = await startTracing({
+    origin: 'plugin',
+    serviceName: config.service,
+    endpoint: config.tracing.endpoint,
+    redactKeys: config.redactKeys,
+    log: core.logger,
+  })
+  acquireRuntime()
+  runtime.setLog(core.logger)
+  runtime.setRedactKeys(config.redactKeys)
+  setActiveSpanLookup(() => runtime.activeIds())
+  registerSpanMetrics(core, runtime)
+
+  app.addHook('onRequest', (request: Traced, _reply, done) => {
+    if (isInternalPath(request.url)) return done()
+    const { headers } = request
+    const span = runtime.startServerSpan({
+      method: request.method,
+      route: request.is404 ? undefined : request.routeOptions.url,
+      url: request.url,
+      headers,
+      userAgent: headers['user-agent'],
+      httpVersion: request.raw.httpVersion,
+    })
+    request[SPAN] = span
+    const ctx = request.rampartContext
+    ctx.traceId = span.traceId
+    ctx.spanId = span.spanId
+    span.run(done)
+  })
+
+  // Body parsing resumes in the socket's async context: enter the span again (as the request
+  // context does) so the handler's child spans and outgoing calls find their parent.
+  app.addHook('preValidation', (request: Traced, _reply, done) => {
+    const span = request[SPAN]
+    if (span === undefined || span.isActive()) done()
+    else span.run(done)
+  })
+
+  app.addHook('onError', (request: Traced, _reply, error, done) => {
+    const status = (error as { statusCode?: number }).statusCode ?? 500
+    if (status >= 500) request[SPAN]?.recordError(error)
+    done()
+  })
+
+  app.addHook('onResponse', (request: Traced, reply: FastifyReply, done) => {
+    const span = request[SPAN]
+    if (span !== undefined) {
+      const user = request.rampartContext.userId
+      // The principal goes out only as its keyed fingerprint, never the raw id.
+      span.end(reply.statusCode, user === undefined ? undefined : core.fingerprint(user))
+    }
+    done()
+  })
+
+  app.addHook('onRequestAbort', (request: Traced, done) => {
+    request[SPAN]?.abort()
+    done()
+  })
+
+  core.onClose('tracing', async () => {
+    if (releaseRuntime() && runtime.origin === 'plugin') {
+      setActiveSpanLookup(undefined)
+      clearRuntime(runtime)
+      await runtime.shutdown()
+    } else {
+      await runtime.forceFlush()
+    }
+  })
+}
+
+/** Every sampled span is counted once: exported, or dropped with the reason. */
+function registerSpanMetrics(core: Rampart, runtime: TracingRuntime): void {
+  const { counts } = runtime
+  core.metrics.counter({
+    name: 'rampart_tracing_spans_exported_total',
+    help: 'Spans the OTLP exporter delivered',
+    collect() {
+      this.reset()
+      this.inc(counts.exported)
+    },
+  })
+  core.metrics.counter({
+    name: 'rampart_tracing_spans_dropped_total',
+    help: 'Spans not delivered, by reason (queue_full, export_failed, export_timeout, shutdown)',
+    labelNames: ['reason'] as const,
+    collect() {
+      this.reset()
+      for (const [reason, n] of Object.entries(counts.dropped)) this.inc({ reason }, n)
+    },
+  })
+}

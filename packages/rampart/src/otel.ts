@@ -1,0 +1,23 @@
+/**
+ * `node --import rampart/otel app.js`: starts tracing before the application's modules load,
+ * so `pg`, `ioredis` and `http` are instrumented from their first import. Does nothing (and
+ * loads no OpenTelemetry module) unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-only
+ * variant) is set. The Fastify plugin then joins this pipeline instead of starting its own.
+ */
+import { startTracing, tracingWantedByEnv } from './tracing/start.js'
+
+if (tracingWantedByEnv()) {
+  const env = process.env
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? ''
+  let valid = false
+  try {
+    valid = ['http:', 'https:'].includes(new URL(endpoint).protocol)
+  } catch {}
+  if (!valid) {
+    process.stderr.write(
+      `rampart/otel: OTEL_EXPORTER_OTLP_ENDPOINT: got "${endpoint.slice(0, 80)}"; expected an http:// or https:// URL\n`,
+    )
+    process.exit(1)
+  }
+  await startTracing({ origin: 'preload', serviceName: env.OTEL_SERVICE_NAME ?? 'app' })
+}

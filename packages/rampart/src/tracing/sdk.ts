@@ -1,0 +1,331 @@
+/**
+ * The OpenTelemetry pipeline. This module, and every OpenTelemetry package it imports, is
+ * loaded only when tracing is on (`start.ts` imports it dynamically).
+ */
+import {
+  type Attributes,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api'
+import { type Instrumentation, registerInstrumentations } from '@opentelemetry/instrumentation'
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
+import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis'
+import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
+import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources'
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
+import { createRedactor, type Redactor } from '../logging/redact.js'
+import { batchSettingsFromEnv, CountingBatchProcessor } from './batch-processor.js'
+import { loadedPackages, PATCHED_PACKAGES, patchLoaded } from './late-modules.js'
+import { RedactingProcessor } from './redacting-processor.js'
+import type {
+  RampartSpan,
+  ServerSpan,
+  ServerSpanStart,
+  SpanAttributes,
+  SpanCounts,
+  TracingLog,
+  TracingRuntime,
+} from './types.js'
+
+export interface RuntimeSettings {
+  origin: 'preload' | 'plugin'
+  serviceName: string
+  /** OTLP endpoint to use when no `OTEL_EXPORTER_OTLP_*ENDPOINT` variable is set. */
+  endpoint?: string | undefined
+  redactKeys?: readonly string[]
+  log?: TracingLog
+  /** At most one export-failure line per this many ms. Default 60 s. */
+  failureLogIntervalMs?: number
+  env?: NodeJS.ProcessEnv
+}
+
+const STANDARD_METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+])
+
+/** Writes a line when there is no app logger yet (the preload runs before the app). */
+const stderrLog: TracingLog = {
+  warn(fields, message) {
+    process.stderr.write(
+      `${JSON.stringify({ time: new Date().toISOString(), level: 'warn', ...fields, msg: message })}\n`,
+    )
+  },
+}
+
+function protocolOf(env: NodeJS.ProcessEnv): 'http/protobuf' | 'grpc' {
+  const p = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL
+  return p === 'grpc' ? 'grpc' : 'http/protobuf'
+}
+
+async function createExporter(
+  settings: RuntimeSettings,
+  env: NodeJS.ProcessEnv,
+): Promise<SpanExporter> {
+  const fromEnv = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT
+  const grpc = protocolOf(env) === 'grpc'
+  // The exporters read every OTEL_EXPORTER_OTLP_* variable themselves; an endpoint given as
+  // an option is the traces URL (the signal path is appended only to the env variable's).
+  const url =
+    fromEnv === undefined && settings.endpoint !== undefined
+      ? grpc
+        ? settings.endpoint
+        : `${settings.endpoint.replace(/\/$/, '')}/v1/traces`
+      : undefined
+  if (grpc) {
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc')
+    return new OTLPTraceExporter(url ? { url } : {})
+  }
+  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto')
+  return new OTLPTraceExporter(url ? { url } : {})
+}
+
+function toAttributes(attributes: SpanAttributes | undefined): Attributes | undefined {
+  if (attributes === undefined) return undefined
+  const out: Attributes = {}
+  for (const key in attributes) {
+    const v = attributes[key]
+    if (v !== undefined) out[key] = v
+  }
+  return out
+}
+
+function errorOf(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+/** Starts the process's tracing pipeline; see `TracingRuntime`. */
+export async function startRuntime(settings: RuntimeSettings): Promise<TracingRuntime> {
+  const env = settings.env ?? process.env
+  const counts: SpanCounts = {
+    exported: 0,
+    dropped: { queue_full: 0, export_failed: 0, export_timeout: 0, shutdown: 0 },
+  }
+  let log = settings.log ?? stderrLog
+  let redactor: Redactor = createRedactor(settings.redactKeys ?? [])
+
+  // Export failures: one line per interval with how many batches failed since the last line,
+  // never one per request (a collector that is down must not flood the logs).
+  const interval = settings.failureLogIntervalMs ?? 60_000
+  let lastFailureLog = 0
+  let failuresSinceLog = 0
+  const onExportFailure = (error: unknown) => {
+    failuresSinceLog++
+    const now = Date.now()
+    if (now - lastFailureLog < interval) return
+    lastFailureLog = now
+    log.warn(
+      {
+        event: 'tracing.export_failed',
+        failed_exports: failuresSinceLog,
+        spans_dropped: counts.dropped.export_failed + counts.dropped.export_timeout,
+        error: redactor.redactString(errorOf(error).message),
+      },
+      'span export failed; spans are dropped and counted in rampart_tracing_spans_dropped_total',
+    )
+    failuresSinceLog = 0
+  }
+
+  const exporter = await createExporter(settings, env)
+  const batch = new CountingBatchProcessor(
+    exporter,
+    batchSettingsFromEnv(env),
+    counts,
+    onExportFailure,
+  )
+  const resource = resourceFromAttributes({ 'service.name': settings.serviceName }).merge(
+    detectResources({ detectors: [envDetector] }),
+  )
+  // The sampler comes from OTEL_TRACES_SAMPLER / _ARG (default: parent-based, always on).
+  const provider = new NodeTracerProvider({
+    resource,
+    spanProcessors: [new RedactingProcessor(batch, () => redactor)],
+  })
+  // Registers the AsyncLocalStorage context manager and the W3C trace-context + baggage propagator.
+  provider.register()
+  const tracer = provider.getTracer('rampart')
+
+  const late = loadedPackages(PATCHED_PACKAGES)
+  const instrumentations: Instrumentation[] = [
+    // Outgoing http/https only: server spans come from the framework adapter, which knows the route.
+    // Outgoing calls are traced inside a trace only: health probes of other services and
+    // background polling would otherwise each start a trace of their own.
+    new HttpInstrumentation({
+      disableIncomingRequestInstrumentation: true,
+      requireParentforOutgoingSpans: true,
+    }),
+    new UndiciInstrumentation({ requireParentforSpans: true }),
+    new PgInstrumentation({ requireParentSpan: true }),
+    new IORedisInstrumentation({ requireParentSpan: true }),
+  ]
+  const unregister = registerInstrumentations({ tracerProvider: provider, instrumentations })
+  const unpatched = patchLoaded(late)
+  const lateModules = [...late.keys()]
+  if (late.size > 0) {
+    log.warn(
+      {
+        event: 'tracing.instrumentation_late',
+        modules: lateModules,
+        unpatched,
+      },
+      `loaded before tracing started: ${lateModules.join(', ')}; start the process with \`node --import rampart/otel\` so instrumentation comes first`,
+    )
+  }
+
+  const wrap = (span: Span): RampartSpan => ({
+    setAttribute: (key, value) => {
+      span.setAttribute(key, value)
+    },
+    addEvent: (name, attributes) => {
+      span.addEvent(name, toAttributes(attributes))
+    },
+    recordError: (error) => {
+      const err = errorOf(error)
+      span.recordException(err)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: err.message })
+    },
+  })
+
+  let shutDown = false
+  return {
+    origin: settings.origin,
+    counts,
+    lateModules,
+
+    startServerSpan(start: ServerSpanStart): ServerSpan {
+      const parent = propagation.extract(ROOT_CONTEXT, start.headers)
+      const method = STANDARD_METHODS.has(start.method) ? start.method : '_OTHER'
+      const q = start.url.indexOf('?')
+      const attributes: Attributes = {
+        'http.request.method': method,
+        'url.path': q === -1 ? start.url : start.url.slice(0, q),
+        'url.scheme': 'http',
+        'network.protocol.version': start.httpVersion,
+      }
+      if (q !== -1) attributes['url.query'] = start.url.slice(q + 1)
+      if (start.route !== undefined) attributes['http.route'] = start.route
+      if (start.userAgent !== undefined) attributes['user_agent.original'] = start.userAgent
+      const name =
+        start.route === undefined
+          ? method === '_OTHER'
+            ? 'HTTP'
+            : method
+          : `${method === '_OTHER' ? 'HTTP' : method} ${start.route}`
+      const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
+      const active = trace.setSpan(parent, span)
+      const ids = span.spanContext()
+      let ended = false
+      return {
+        traceId: ids.traceId,
+        spanId: ids.spanId,
+        run: (fn) => context.with(active, fn),
+        isActive: () => trace.getSpan(context.active()) === span,
+        recordError(error) {
+          const err = errorOf(error)
+          span.recordException(err)
+          span.setAttribute('error.type', err.name)
+        },
+        end(status, principal) {
+          if (ended) return
+          ended = true
+          span.setAttribute('http.response.status_code', status)
+          if (principal !== undefined) span.setAttribute('enduser.pseudo.id', principal)
+          if (status >= 500) {
+            span.setStatus({ code: SpanStatusCode.ERROR })
+            span.setAttribute('error.type', String(status))
+          }
+          span.end()
+        },
+        abort() {
+          if (ended) return
+          ended = true
+          span.setStatus({ code: SpanStatusCode.ERROR, message: 'client aborted the request' })
+          span.setAttribute('error.type', 'aborted')
+          span.end()
+        },
+      }
+    },
+
+    withSpan(name, attributes, fn) {
+      return tracer.startActiveSpan(
+        name,
+        { attributes: toAttributes(attributes) ?? {} },
+        (span) => {
+          const handle = wrap(span)
+          let result: ReturnType<typeof fn>
+          try {
+            result = fn(handle)
+          } catch (err) {
+            handle.recordError(err)
+            span.end()
+            throw err
+          }
+          if (!isThenable(result)) {
+            span.end()
+            return result
+          }
+          return Promise.resolve(result).then(
+            (value) => {
+              span.end()
+              return value
+            },
+            (err: unknown) => {
+              handle.recordError(err)
+              span.end()
+              throw err
+            },
+          ) as ReturnType<typeof fn>
+        },
+      )
+    },
+
+    activeIds() {
+      const span = trace.getSpan(context.active())
+      if (span === undefined) return undefined
+      const { traceId, spanId } = span.spanContext()
+      return { traceId, spanId }
+    },
+
+    setLog(next) {
+      log = next
+    },
+
+    setRedactKeys(keys) {
+      redactor = createRedactor(keys)
+    },
+
+    forceFlush: () => provider.forceFlush(),
+
+    async shutdown() {
+      if (shutDown) return
+      shutDown = true
+      unregister()
+      await provider.shutdown()
+      trace.disable()
+      context.disable()
+      propagation.disable()
+    },
+  }
+}

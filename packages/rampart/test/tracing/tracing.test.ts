@@ -1,0 +1,169 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import Fastify, { type FastifyInstance } from 'fastify'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { rampart, withSpan } from '../../src/adapters/fastify/index.js'
+import { type LogCapture, logCapture } from '../support/log-capture.js'
+import {
+  type OtlpReceiver,
+  type ReceivedSpan,
+  startOtlpReceiver,
+} from '../support/otlp-receiver.js'
+import { service } from '../support/services.js'
+
+const CANARY = 'Canary-Pa55-7f3a9'
+const SERVER = 2
+const CLIENT = 3
+const databaseUrl = service('DATABASE_URL')
+
+describe('tracing with an OTLP/HTTP collector', () => {
+  let receiver: OtlpReceiver
+  let app: FastifyInstance
+  let logs: LogCapture
+  let downstream: Server
+  let downstreamUrl: string
+  const downstreamHeaders: IncomingHttpHeaders[] = []
+  let pool: pg.Pool | undefined
+
+  beforeAll(async () => {
+    receiver = await startOtlpReceiver()
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url
+    process.env.OTEL_BSP_SCHEDULE_DELAY = '50'
+    downstream = createServer((req, res) => {
+      downstreamHeaders.push(req.headers)
+      res.end('ok')
+    })
+    await new Promise<void>((r) => downstream.listen(0, '127.0.0.1', r))
+    downstreamUrl = `http://127.0.0.1:${(downstream.address() as AddressInfo).port}`
+    if (databaseUrl) pool = new pg.Pool({ connectionString: databaseUrl, max: 2 })
+
+    logs = logCapture()
+    app = Fastify()
+    await app.register(rampart, {
+      service: 'traced',
+      nodeEnv: 'test',
+      logDestination: logs.stream,
+      shutdown: { signals: false },
+    })
+    app.get('/items/:id', async (request) => {
+      const { id } = request.params as { id: string }
+      const row = await withSpan(
+        'items.load',
+        { 'item.id': id, 'db.password': CANARY },
+        async (span) => {
+          span.setAttribute('note', `retry with token=${CANARY}`)
+          request.log.info({ event: 'items.loading' }, 'loading')
+          if (pool) return (await pool.query('select $1::text as id', [id])).rows[0]
+          return { id }
+        },
+      )
+      await fetch(`${downstreamUrl}/stock/${id}`)
+      return row
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+  })
+
+  afterAll(async () => {
+    await app?.close()
+    await pool?.end()
+    await receiver?.close()
+    downstream?.close()
+  })
+
+  const base = () => {
+    const { port } = app.server.address() as AddressInfo
+    return `http://127.0.0.1:${port}`
+  }
+
+  it('joins the caller trace, nests manual, fetch and pg spans, and stamps the log lines', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736'
+    const parentId = '00f067aa0ba902b7'
+    const res = await fetch(`${base()}/items/42?password=${CANARY}&page=1`, {
+      headers: {
+        traceparent: `00-${traceId}-${parentId}-01`,
+        authorization: `Bearer ${CANARY}`,
+      },
+    })
+    expect(res.status).toBe(200)
+    await fetch(`${base()}/healthz`)
+    await fetch(`${base()}/metrics`)
+    const expected = databaseUrl ? 4 : 3
+    await receiver.waitFor((s) => s.filter((x) => x.traceId === traceId).length >= expected)
+
+    const inTrace = receiver.spans.filter((s) => s.traceId === traceId)
+    const server = inTrace.find((s) => s.kind === SERVER) as ReceivedSpan
+    expect(server.name).toBe('GET /items/:id')
+    expect(server.parentSpanId).toBe(parentId)
+    expect(server.service).toBe('traced')
+    expect(server.attributes['http.route']).toBe('/items/:id')
+    expect(server.attributes['http.response.status_code']).toBe(200)
+    expect(inTrace.filter((s) => s.kind === SERVER)).toHaveLength(1)
+
+    const manual = inTrace.find((s) => s.name === 'items.load') as ReceivedSpan
+    expect(manual.parentSpanId).toBe(server.spanId)
+    expect(manual.attributes['item.id']).toBe('42')
+
+    const client = inTrace.find((s) => s.kind === CLIENT && s.attributes['url.full'] !== undefined)
+    expect(client?.parentSpanId).toBe(server.spanId)
+    const sent = downstreamHeaders.at(-1)?.traceparent as string
+    expect(sent).toBe(`00-${traceId}-${client?.spanId}-01`)
+
+    if (databaseUrl) {
+      const query = inTrace.find(
+        (s) =>
+          s.attributes['db.system'] === 'postgresql' ||
+          s.attributes['db.system.name'] === 'postgresql',
+      )
+      expect(query, 'a pg span').toBeDefined()
+      expect(query?.parentSpanId).toBe(manual.spanId)
+    }
+
+    const lines = logs
+      .lines()
+      .filter(
+        (l) =>
+          l.event === 'items.loading' ||
+          (l.event === 'request.completed' && l.route === '/items/:id'),
+      )
+    expect(lines).toHaveLength(2)
+    for (const line of lines) expect(line.trace_id).toBe(traceId)
+    expect(lines.find((l) => l.event === 'items.loading')?.span_id).toBe(manual.spanId)
+    expect(lines.find((l) => l.event === 'request.completed')?.span_id).toBe(server.spanId)
+  })
+
+  it('exports no span for /metrics or /healthz', async () => {
+    await fetch(`${base()}/healthz`)
+    await fetch(`${base()}/metrics`)
+    await fetch(`${base()}/items/7`)
+    await receiver.waitFor((s) => s.some((x) => x.attributes['url.path'] === '/items/7'))
+    const paths = receiver.spans.map((s) =>
+      String(s.attributes['url.path'] ?? s.attributes['url.full'] ?? ''),
+    )
+    expect(paths.filter((p) => /\/(metrics|healthz|readyz)$/.test(p))).toEqual([])
+    expect(receiver.spans.map((s) => s.name).filter((n) => /metrics|healthz/.test(n))).toEqual([])
+  })
+
+  it('keeps the canary password out of everything exported, and redacts the query string', async () => {
+    await receiver.waitFor((s) => s.some((x) => x.name === 'items.load'))
+    const everything = Buffer.concat(receiver.bodies)
+    expect(everything.length).toBeGreaterThan(0)
+    expect(everything.includes(CANARY)).toBe(false)
+    const server = receiver.spans.find(
+      (s) => s.kind === SERVER && String(s.attributes['url.query'] ?? '').includes('page=1'),
+    )
+    expect(server?.attributes['url.query']).toBe('password=[REDACTED]&page=1')
+    const manual = receiver.spans.find((s) => s.name === 'items.load')
+    expect(manual?.attributes['db.password']).toBe('[REDACTED]')
+    expect(manual?.attributes.note).toBe('retry with token=[REDACTED]')
+  })
+
+  it('counts every exported span in rampart_tracing_spans_exported_total', async () => {
+    const { tracingRuntime } = await import('../../src/tracing/state.js')
+    await tracingRuntime()?.forceFlush()
+    const text = await (await fetch(`${base()}/metrics`)).text()
+    const exported = Number(/^rampart_tracing_spans_exported_total (\d+)/m.exec(text)?.[1])
+    expect(exported).toBe(receiver.spans.length)
+    expect(text).toMatch(/^rampart_tracing_spans_dropped_total\{reason="queue_full"\} 0$/m)
+  })
+})
