@@ -56,7 +56,7 @@ export async function openDatabase(settings: DatabaseSettings): Promise<Kysely<D
     throw new Error('DATABASE_URL: expected sqlite:<path> or postgres://…')
   }
   try {
-    await migrate(db as Kysely<unknown>, schema)
+    await migrate(db as Kysely<unknown>, url.startsWith('sqlite:') ? 'sqlite' : 'postgres', schema)
   } catch (err) {
     await db.destroy()
     throw err

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely'
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely'
 
 // Migrations live in code (not a folder scanned at run time) so they ship with the bundle and
 // run in a fixed order; Kysely's Migrator records them and takes a lock, so two replicas
@@ -79,11 +79,21 @@ const provider: MigrationProvider = { getMigrations: async () => migrations }
  * looks across every schema, so without this a second airlock schema on the same server
  * would see the first one's lock table and query a table missing from its own search_path.
  */
-export async function migrate(db: Kysely<unknown>, schema?: string): Promise<void> {
+export async function migrate(
+  db: Kysely<unknown>,
+  dialect: 'sqlite' | 'postgres',
+  schema?: string,
+): Promise<void> {
+  const own =
+    dialect === 'postgres'
+      ? (schema ??
+        (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]
+          ?.schema)
+      : undefined
   const migrator = new Migrator({
     db,
     provider,
-    ...(schema ? { migrationTableSchema: schema } : {}),
+    ...(own ? { migrationTableSchema: own } : {}),
   })
   const { error, results } = await migrator.migrateToLatest()
   if (error) {

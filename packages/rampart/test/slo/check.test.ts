@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { cli } from './support.js'
@@ -61,7 +64,17 @@ describe('rampart check', () => {
   it('against airlock (rampart/fastify): health, readiness and the /metrics token gate pass', async () => {
     const { buildApp } = await import('../../../../examples/airlock/src/app.js')
     const token = 'check-token-0123456789abcdef'
-    const app = await buildApp({ metricsToken: token, logLevel: 'silent' } as never)
+    // Its own SQLite file: never the shared DATABASE_URL's default schema.
+    const dataDir = mkdtempSync(join(tmpdir(), 'rampart-check-'))
+    const app = await buildApp(
+      {
+        metricsToken: token,
+        logLevel: 'silent',
+        dataDir,
+        databaseUrl: `sqlite:${join(dataDir, 'airlock.db')}`,
+      } as never,
+      {},
+    )
     const url = await listen(app)
     const r = await cli([
       'check',
