@@ -205,3 +205,17 @@ export function decodeExportRequest(body: Buffer): ReceivedSpan[] {
   }
   return out
 }
+
+/** True when span `id` has `ancestor` on its parent chain. */
+export function descendsFrom(
+  spans: ReadonlyArray<{ spanId: string; parentSpanId: string }>,
+  id: string | undefined,
+  ancestor: string | undefined,
+): boolean {
+  let current = spans.find((s) => s.spanId === id)
+  for (let hops = 0; current && hops < 10; hops++) {
+    if (current.parentSpanId === ancestor) return true
+    current = spans.find((s) => s.spanId === current?.parentSpanId)
+  }
+  return false
+}
