@@ -27,6 +27,8 @@ export interface HttpSuite {
   rounds?: number
   durationSeconds?: number
   connections?: number
+  /** Runs for each variant after the last round, before its process is stopped (e.g. to read its counters). */
+  beforeStop?: (variant: Variant, port: number) => Promise<void>
 }
 
 export interface VariantResult {
@@ -38,6 +40,8 @@ export interface VariantResult {
   cpuPerRequest: number[]
   errors: number
   non2xx: number
+  /** Responses received, warm-up included. */
+  served: number
 }
 
 const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url))
@@ -122,12 +126,15 @@ export async function runHttpSuite(
   const results = new Map<string, VariantResult>(
     suite.variants.map((v) => [
       v.name,
-      { name: v.name, rps: [], p99: [], cpuPerRequest: [], errors: 0, non2xx: 0 },
+      { name: v.name, rps: [], p99: [], cpuPerRequest: [], errors: 0, non2xx: 0, served: 0 },
     ]),
   )
   try {
     // Warm-up: JIT, connection pools, lazy imports.
-    for (const v of suite.variants) await load(suite, (running.get(v.name) as Running).port, 2)
+    for (const v of suite.variants) {
+      const warm = await load(suite, (running.get(v.name) as Running).port, 2)
+      ;(results.get(v.name) as VariantResult).served += warm.requests.total
+    }
     for (let round = 0; round < rounds; round++) {
       const order = suite.variants.map(
         (_, i) => suite.variants[(i + round) % suite.variants.length] as Variant,
@@ -143,10 +150,15 @@ export async function runHttpSuite(
         acc.p99.push(r.latency.p99)
         acc.errors += r.errors + r.timeouts
         acc.non2xx += r.non2xx
+        acc.served += r.requests.total
         process.stderr.write(
           `  round ${round + 1}/${rounds} ${v.name.padEnd(36)} ${Math.round(r.requests.average)} req/s  p99 ${r.latency.p99} ms\n`,
         )
       }
+    }
+    if (suite.beforeStop) {
+      for (const v of suite.variants)
+        await suite.beforeStop(v, (running.get(v.name) as Running).port)
     }
   } finally {
     for (const r of running.values()) await stopServer(r)

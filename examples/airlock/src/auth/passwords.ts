@@ -1,5 +1,5 @@
 import { hash, verify } from '@node-rs/argon2'
-import { withSpan } from '../support/span.js'
+import { withSpan } from 'rampart'
 
 // @node-rs/argon2 defaults to argon2id; these are OWASP's baseline parameters (19 MiB, 2 passes,
 // 1 lane): about 20-40 ms per hash on one core. (`Algorithm` is a const enum, which

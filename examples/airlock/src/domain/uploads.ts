@@ -4,8 +4,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { HttpError } from 'rampart'
-import { withSpan } from '../support/span.js'
+import { HttpError, withSpan } from 'rampart'
 import type { NewFile } from './requests.js'
 
 /** What the upload store needs from a multipart part (`@fastify/multipart`'s `MultipartFile`). */

@@ -3,6 +3,9 @@ import { type ExportResult, ExportResultCode, suppressTracing } from '@opentelem
 import type { ReadableSpan, Span, SpanExporter, SpanProcessor } from '@opentelemetry/sdk-trace-base'
 import type { DropReason, SpanCounts } from './types.js'
 
+/** How long a flush (at shutdown, or asked for) may wait for the collector. */
+export const FLUSH_BUDGET_MS = 5000
+
 export interface BatchSettings {
   maxQueueSize: number
   maxExportBatchSize: number
@@ -75,8 +78,25 @@ export class CountingBatchProcessor implements SpanProcessor {
     else this.#schedule()
   }
 
-  /** Exports everything queued, then resolves. */
-  async forceFlush(): Promise<void> {
+  /**
+   * Exports everything queued, then resolves; gives up after `budgetMs` (a collector that is
+   * down must not hold a shutdown for minutes), counting what is still queued as dropped.
+   */
+  async forceFlush(budgetMs = FLUSH_BUDGET_MS): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const outOfTime = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), budgetMs)
+      timer.unref()
+    })
+    const result = await Promise.race([this.#flushAll(), outOfTime])
+    clearTimeout(timer)
+    if (result === 'late') {
+      this.#drop('shutdown', this.#queue.length)
+      this.#queue = []
+    }
+  }
+
+  async #flushAll(): Promise<void> {
     this.#clearTimer()
     // A drain already running stops once the queue is below one batch; go on until empty.
     do {
@@ -90,7 +110,11 @@ export class CountingBatchProcessor implements SpanProcessor {
     if (this.#shutdown) return
     this.#shutdown = true
     await this.forceFlush()
-    await this.#exporter.shutdown()
+    // The exporter may still wait on a request to a dead collector: do not wait for it long.
+    await Promise.race([
+      this.#exporter.shutdown(),
+      new Promise<void>((resolve) => setTimeout(resolve, 1000).unref()),
+    ])
   }
 
   #drop(reason: DropReason, n: number): void {

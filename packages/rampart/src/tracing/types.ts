@@ -24,7 +24,7 @@ export interface SpanCounts {
     export_failed: number
     /** The exporter did not answer within `OTEL_BSP_EXPORT_TIMEOUT`. */
     export_timeout: number
-    /** The span ended after shutdown began. */
+    /** The span ended after shutdown began, or was still queued when the flush budget (5 s) ran out. */
     shutdown: number
   }
 }

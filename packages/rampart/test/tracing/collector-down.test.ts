@@ -63,4 +63,11 @@ describe('tracing with the collector down', () => {
     expect(sample(text, 'rampart_tracing_spans_exported_total')).toBe(0)
     expect(dropped).toBe(10_500)
   })
+
+  it('shuts down within the flush budget although spans cannot be delivered', async () => {
+    await hammer(`${base}/items/2`, 200, 8)
+    const started = Date.now()
+    await app.close()
+    expect(Date.now() - started).toBeLessThan(7000)
+  })
 })
