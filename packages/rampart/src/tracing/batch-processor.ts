@@ -37,7 +37,7 @@ export function batchSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Batc
  * Written instead of using the SDK's `BatchSpanProcessor` because that one drops spans when
  * its queue is full and keeps the count in a private field: a service cannot tell from its
  * metrics that it is losing traces (the peer setup in bench/tracing.ts silently drops a third
- * of its spans under load). See ADR 0008.
+ * of its spans under load). See ADR 0009 (docs/adr/0009-tracing-pipeline.md).
  */
 export class CountingBatchProcessor implements SpanProcessor {
   readonly #exporter: SpanExporter

@@ -58,12 +58,13 @@ describe('the packed package', () => {
       join(scratch, 'consumer.ts'),
       `import Fastify from 'fastify'
 import rampart, { bindUser } from 'rampart/fastify'
-import { createRedactor, resolveConfig, type RampartOptions } from 'rampart'
+import { createRedactor, resolveConfig, type RampartOptions, withSpan } from 'rampart'
 const options: RampartOptions = { service: 'orders', maxBodyKb: 64 }
 const app = Fastify()
 await app.register(rampart, options)
 app.get('/x', { config: { rateLimit: 'read', audit: false } }, async () => {
   bindUser('u1')
+  await withSpan('x.work', { 'x.n': 1 }, async (span) => span.setAttribute('x.ok', true))
   const c = app.rampart.metrics.counter({ name: 'x_total', help: 'x', labelNames: ['k'] as const })
   c.inc({ k: 'v' })
   return { ok: createRedactor().redactString('password=x') }
@@ -88,6 +89,7 @@ void resolveConfig
     )
     await run(join(scratch, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], scratch)
     expect(specifiers).toContain('rampart/fastify')
+    expect(specifiers).toContain('rampart/otel')
     void rootDir
   }, 300_000)
 })
