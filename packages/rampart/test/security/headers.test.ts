@@ -50,6 +50,22 @@ describe('security headers', () => {
     }
   })
 
+  it('a route adjusts them with the helmet option, in either naming style, or drops them', async () => {
+    const app = await build()
+    app.get('/embed', { helmet: { frameguard: false } }, async () => 'embeddable')
+    app.get('/framed', { helmet: { xFrameOptions: { action: 'sameorigin' } } }, async () => 'x')
+    app.get('/raw', { helmet: false }, async () => 'raw')
+    const embed = await app.inject({ url: '/embed' })
+    expect(embed.headers['x-frame-options']).toBeUndefined()
+    expect(embed.headers['x-content-type-options']).toBe('nosniff')
+    expect((await app.inject({ url: '/framed' })).headers['x-frame-options']).toBe('SAMEORIGIN')
+    const raw = await app.inject({ url: '/raw' })
+    expect(raw.headers['content-security-policy']).toBeUndefined()
+    expect(raw.headers['x-request-id']).toBeDefined()
+    // Other routes keep the full set.
+    expectCommon((await app.inject({ url: '/data' })).headers)
+  })
+
   it('HSTS in production', async () => {
     const app = await build({ nodeEnv: 'production', secretKey: 'k'.repeat(32), console: false })
     const res = await app.inject({ url: '/data' })

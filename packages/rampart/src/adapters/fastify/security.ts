@@ -1,15 +1,24 @@
-import helmet from '@fastify/helmet'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { HelmetOptions } from 'helmet'
 import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
 import { renderError } from '../../errors/render.js'
 import { createClientIpResolver } from '../../security/client-ip.js'
-import { cspDirectives } from '../../security/headers.js'
+import {
+  helmetOptions,
+  mergeHelmetOptions,
+  securityHeaderSet,
+} from '../../security/headers.js'
 import { jsonDepthGuard } from '../../security/json-depth.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
 import { routeOf } from './request-context.js'
 import { securityEvents } from './security-events.js'
 import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.js'
+
+/** Per-route security headers (from the route's `helmet` option), kept in the route config. */
+const ROUTE_HEADERS = Symbol('rampart.securityHeaders')
+type RouteHeaders = { [ROUTE_HEADERS]?: Readonly<Record<string, string>> }
+type HelmetRouteOption = false | HelmetOptions
 
 function pathOf(url: string): string {
   const q = url.indexOf('?')
@@ -23,7 +32,7 @@ function mediaType(request: FastifyRequest): string {
 
 /**
  * Slot 4 of the plugin: client IP, security headers, body and upload limits, JSON depth,
- * error pages and security events. Async because it registers `@fastify/helmet`.
+ * error pages and security events.
  */
 export async function installSecurity(app: FastifyInstance, core: Rampart): Promise<void> {
   const { config, logger, limits } = core
@@ -79,13 +88,24 @@ export async function installSecurity(app: FastifyInstance, core: Rampart): Prom
   app.setErrorHandler((error: FastifyError, request, reply) => send(error, request, reply))
   app.setNotFoundHandler((request, reply) => send(new HttpError(404), request, reply))
 
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: { useDefaults: false, directives: cspDirectives(config.isProduction) },
-    hsts: config.isProduction ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    frameguard: { action: 'deny' },
-    // `no-referrer` also keeps a CSRF token in an upload URL's query out of Referer headers.
-    referrerPolicy: { policy: 'no-referrer' },
+  // Security headers: helmet's output for Rampart's options, computed once (and once per route
+  // that adjusts them with the `helmet` route option), then copied onto every reply.
+  const globalOptions = helmetOptions(config.isProduction)
+  const globalHeaders = securityHeaderSet(globalOptions)
+  app.addHook('onRoute', (route) => {
+    const own = (route as { helmet?: HelmetRouteOption }).helmet
+    if (own === undefined) return
+    if (own !== false && (typeof own !== 'object' || own === null))
+      throw new TypeError(`route ${route.url}: helmet must be false or helmet options`)
+    route.config = {
+      ...(route.config as object),
+      [ROUTE_HEADERS]: own === false ? {} : securityHeaderSet(mergeHelmetOptions(globalOptions, own)),
+    } as typeof route.config
+  })
+  app.addHook('onRequest', (request, reply, done) => {
+    const own = (request.routeOptions.config as RouteHeaders)[ROUTE_HEADERS]
+    reply.headers(own ?? globalHeaders)
+    done()
   })
 
   // A plugin cannot change the server-wide bodyLimit, so each route registered after Rampart

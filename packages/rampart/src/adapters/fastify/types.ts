@@ -1,7 +1,13 @@
 import type { RequestContext } from '../../context/context.js'
 import type { Rampart } from '../../core/rampart.js'
 
+import type { HelmetOptions } from 'helmet'
+
 declare module 'fastify' {
+  interface RouteShorthandOptions {
+    /** Adjusts the security headers of this route (helmet options merged over Rampart's), or `false` for none. */
+    helmet?: false | HelmetOptions
+  }
   interface FastifyInstance {
     /** The Rampart core of this app: config, logger, redactor, fingerprint, shutdown. */
     rampart: Rampart
