@@ -87,17 +87,19 @@ describe('airlock process', () => {
     expect(err).toContain('SECRET_KEY')
   })
 
-  it('in development creates DATA_DIR, seeds the demo users and prints URL, logins and console', async () => {
+  it('in development creates DATA_DIR, seeds the demo users and prints URL, logins, metrics and tracing state', async () => {
     const port = await freePort()
     const dataDir = join(mkdtempSync(join(tmpdir(), 'airlock-fresh-')), 'data')
     dirs.push(dataDir)
     const child = start({ PORT: String(port), DATA_DIR: dataDir })
-    await waitFor(() => child.out().includes('ops console'))
+    await waitFor(() => child.out().includes('tracing:'))
     const out = child.out()
     expect(out).toContain(`airlock is running on http://127.0.0.1:${port}`)
     expect(out).toContain('password "airlock-demo"')
     for (const user of ['researcher', 'checker', 'admin']) expect(out).toContain(user)
-    expect(out).toContain(`http://127.0.0.1:${port}/_rampart`)
+    expect(out).toContain(`http://127.0.0.1:${port}/metrics`)
+    expect(out).toMatch(/tracing: +off \(set OTEL_EXPORTER_OTLP_ENDPOINT/)
+    expect(out).not.toContain('/_rampart')
     expect(existsSync(join(dataDir, 'airlock.db'))).toBe(true)
     const login = await fetch(`http://127.0.0.1:${port}/api/v1/tokens`, {
       method: 'POST',
