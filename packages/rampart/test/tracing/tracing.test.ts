@@ -131,6 +131,14 @@ describe('tracing with an OTLP/HTTP collector', () => {
     for (const line of lines) expect(line.trace_id).toBe(traceId)
     expect(lines.find((l) => l.event === 'items.loading')?.span_id).toBe(manual.spanId)
     expect(lines.find((l) => l.event === 'request.completed')?.span_id).toBe(server.spanId)
+
+    // The duration histogram links a bucket to this trace for OpenMetrics scrapers.
+    const om = await (
+      await fetch(`${base()}/metrics`, { headers: { accept: 'application/openmetrics-text' } })
+    ).text()
+    expect(om).toMatch(
+      new RegExp(`^http_request_duration_seconds_bucket\\{[^}]*route="/items/:id"[^}]*\\} \\d+ # \\{trace_id="${traceId}"\\}`, 'm'),
+    )
   })
 
   it('exports no span for /metrics or /healthz', async () => {
