@@ -137,7 +137,10 @@ describe('tracing with an OTLP/HTTP collector', () => {
       await fetch(`${base()}/metrics`, { headers: { accept: 'application/openmetrics-text' } })
     ).text()
     expect(om).toMatch(
-      new RegExp(`^http_request_duration_seconds_bucket\\{[^}]*route="/items/:id"[^}]*\\} \\d+ # \\{trace_id="${traceId}"\\}`, 'm'),
+      new RegExp(
+        `^http_request_duration_seconds_bucket\\{[^}]*route="/items/:id"[^}]*\\} \\d+ # \\{trace_id="${traceId}"\\}`,
+        'm',
+      ),
     )
   })
 

@@ -4,11 +4,7 @@ import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
 import { renderError } from '../../errors/render.js'
 import { createClientIpResolver } from '../../security/client-ip.js'
-import {
-  helmetOptions,
-  mergeHelmetOptions,
-  securityHeaderSet,
-} from '../../security/headers.js'
+import { helmetOptions, mergeHelmetOptions, securityHeaderSet } from '../../security/headers.js'
 import { jsonDepthGuard } from '../../security/json-depth.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
 import { routeOf } from './request-context.js'
@@ -99,7 +95,8 @@ export async function installSecurity(app: FastifyInstance, core: Rampart): Prom
       throw new TypeError(`route ${route.url}: helmet must be false or helmet options`)
     route.config = {
       ...(route.config as object),
-      [ROUTE_HEADERS]: own === false ? {} : securityHeaderSet(mergeHelmetOptions(globalOptions, own)),
+      [ROUTE_HEADERS]:
+        own === false ? {} : securityHeaderSet(mergeHelmetOptions(globalOptions, own)),
     } as typeof route.config
   })
   app.addHook('onRequest', (request, reply, done) => {

@@ -1,7 +1,6 @@
+import type { HelmetOptions } from 'helmet'
 import type { RequestContext } from '../../context/context.js'
 import type { Rampart } from '../../core/rampart.js'
-
-import type { HelmetOptions } from 'helmet'
 
 declare module 'fastify' {
   interface RouteShorthandOptions {
