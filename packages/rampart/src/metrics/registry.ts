@@ -1,6 +1,7 @@
 import client from 'prom-client'
 import { openMetricsToText } from './exposition.js'
 import { METRICS_DEFAULTS, type MetricsOptions, OVERFLOW } from './options.js'
+import { FastCounter, FastHistogram } from './series-store.js'
 
 type LabelValues<L extends string> = Readonly<Record<L, string | number>>
 /** Argument lists that need labels only when the metric has label names. */
@@ -90,12 +91,9 @@ class SeriesGuard<Child> {
   child(labels: Readonly<Record<string, string | number>> | undefined): Child {
     const names = this.#labelNames
     let key = ''
-    const values: string[] = []
     for (let i = 0; i < names.length; i++) {
       const v = labels?.[names[i] as string]
-      const s = v === undefined ? '' : String(v)
-      values.push(s)
-      key = i === 0 ? s : `${key}\u0000${s}`
+      key = i === 0 ? (v === undefined ? '' : `${v}`) : `${key}\u0000${v === undefined ? '' : v}`
     }
     let child = this.#children.get(key)
     if (child !== undefined) return child
@@ -104,10 +102,21 @@ class SeriesGuard<Child> {
       this.#overflow ??= this.#make(names.map(() => OVERFLOW))
       return this.#overflow
     }
-    child = this.#make(values)
+    child = this.#make(
+      names.map((n) => {
+        const v = labels?.[n]
+        return v === undefined ? '' : String(v)
+      }),
+    )
     this.#children.set(key, child)
     return child
   }
+}
+
+function labelObject(names: readonly string[], values: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {}
+  for (let i = 0; i < names.length; i++) labels[names[i] as string] = values[i] as string
+  return labels
 }
 
 function splitArgs(
@@ -159,21 +168,31 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
       config: MetricConfig<L> & { collect?: (this: client.Counter<L>) => void | Promise<void> },
     ): CappedCounter<L> {
       const labelNames = config.labelNames ?? []
-      const metric = new client.Counter<string>({
-        name: config.name,
-        help: config.help,
-        labelNames,
-        registers: [registry],
-        ...(config.collect
-          ? { collect: config.collect as (this: client.Counter<string>) => void }
-          : {}),
-      })
+      if (config.collect) {
+        // Values computed at scrape time: prom-client's own counter, nothing on a hot path.
+        const metric = new client.Counter<string>({
+          name: config.name,
+          help: config.help,
+          labelNames,
+          registers,
+          collect: config.collect as (this: client.Counter<string>) => void,
+        })
+        return {
+          inc(...args: unknown[]) {
+            const [labels, rest] = splitArgs(labelNames, args)
+            metric.inc(labels ?? {}, (rest[0] as number | undefined) ?? 1)
+          },
+        } as CappedCounter<L>
+      }
+      const metric = new FastCounter(config.name, config.help)
+      registry.registerMetric(metric as unknown as client.Metric)
       const guard = new SeriesGuard(
         labelNames,
         config.seriesCap ?? defaultCap,
-        (v) => metric.labels(...v),
+        (v) => metric.series(labelObject(labelNames, v)),
         onDrop(config.name),
       )
+      if (labelNames.length === 0) guard.child(undefined)
       return {
         inc(...args: unknown[]) {
           const [labels, rest] = splitArgs(labelNames, args)
@@ -217,35 +236,35 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
       config: MetricConfig<L> & { buckets?: readonly number[] },
     ): CappedHistogram<L> {
       const labelNames = config.labelNames ?? []
-      const metric = new client.Histogram<string>({
-        name: config.name,
-        help: config.help,
-        labelNames,
-        registers,
-        enableExemplars: true,
-        ...(config.buckets ? { buckets: [...config.buckets] } : {}),
-      })
+      // prom-client's default buckets when none are given.
+      const bounds = [
+        ...(config.buckets ?? [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
+      ].sort((a, b) => a - b)
+      const metric = new FastHistogram(config.name, config.help, bounds)
+      registry.registerMetric(metric as unknown as client.Metric)
       const guard = new SeriesGuard(
         labelNames,
         config.seriesCap ?? defaultCap,
-        (v) => ({
-          child: metric.labels(...v),
-          labels: Object.fromEntries(labelNames.map((n, i) => [n, v[i] as string])),
-        }),
+        (v) => metric.series(labelObject(labelNames, v)),
         onDrop(config.name),
       )
+      if (labelNames.length === 0) guard.child(undefined)
       return {
         observe(...args: unknown[]) {
           const [labels, rest] = splitArgs(labelNames, args)
-          const entry = guard.child(labels)
-          const value = rest[0] as number
-          const exemplar = rest[1] as Record<string, string> | undefined
-          if (exemplar === undefined) entry.child.observe(value)
-          else metric.observe({ labels: entry.labels, value, exemplarLabels: exemplar })
+          guard
+            .child(labels)
+            .observe(rest[0] as number, rest[1] as Record<string, string> | undefined)
         },
         startTimer(...args: unknown[]) {
           const [labels] = splitArgs(labelNames, args)
-          return guard.child(labels).child.startTimer()
+          const series = guard.child(labels)
+          const start = process.hrtime.bigint()
+          return () => {
+            const seconds = Number(process.hrtime.bigint() - start) / 1e9
+            series.observe(seconds)
+            return seconds
+          }
         },
       } as CappedHistogram<L>
     },
