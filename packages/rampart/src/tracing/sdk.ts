@@ -4,6 +4,7 @@
  */
 import {
   type Attributes,
+  type Context,
   context,
   propagation,
   ROOT_CONTEXT,
@@ -116,6 +117,58 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
+/** The server span of one request. A class, not closures: one allocation per request. */
+class OtelServerSpan implements ServerSpan {
+  readonly traceId: string
+  readonly spanId: string
+  #ended = false
+  readonly #span: Span
+  readonly #active: Context
+
+  constructor(span: Span, active: Context) {
+    this.#span = span
+    this.#active = active
+    const ids = span.spanContext()
+    this.traceId = ids.traceId
+    this.spanId = ids.spanId
+  }
+
+  run<T>(fn: () => T): T {
+    return context.with(this.#active, fn)
+  }
+
+  isActive(): boolean {
+    return trace.getSpan(context.active()) === this.#span
+  }
+
+  recordError(error: unknown): void {
+    const err = errorOf(error)
+    this.#span.recordException(err)
+    this.#span.setAttribute('error.type', err.name)
+  }
+
+  end(status: number, principal?: string): void {
+    if (this.#ended) return
+    this.#ended = true
+    const span = this.#span
+    span.setAttribute('http.response.status_code', status)
+    if (principal !== undefined) span.setAttribute('enduser.pseudo.id', principal)
+    if (status >= 500) {
+      span.setStatus({ code: SpanStatusCode.ERROR })
+      span.setAttribute('error.type', String(status))
+    }
+    span.end()
+  }
+
+  abort(): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#span.setStatus({ code: SpanStatusCode.ERROR, message: 'client aborted the request' })
+    this.#span.setAttribute('error.type', 'aborted')
+    this.#span.end()
+  }
+}
+
 /** Starts the process's tracing pipeline; see `TracingRuntime`. */
 export async function startRuntime(settings: RuntimeSettings): Promise<TracingRuntime> {
   const env = settings.env ?? process.env
@@ -215,7 +268,12 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
     lateModules,
 
     startServerSpan(start: ServerSpanStart): ServerSpan {
-      const parent = propagation.extract(ROOT_CONTEXT, start.headers)
+      const { headers } = start
+      // Most requests carry no trace context; skip the propagators' header parsing for them.
+      const parent =
+        headers.traceparent === undefined && headers.baggage === undefined
+          ? ROOT_CONTEXT
+          : propagation.extract(ROOT_CONTEXT, headers)
       const method = STANDARD_METHODS.has(start.method) ? start.method : '_OTHER'
       const q = start.url.indexOf('?')
       const attributes: Attributes = {
@@ -234,38 +292,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
             : method
           : `${method === '_OTHER' ? 'HTTP' : method} ${start.route}`
       const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
-      const active = trace.setSpan(parent, span)
-      const ids = span.spanContext()
-      let ended = false
-      return {
-        traceId: ids.traceId,
-        spanId: ids.spanId,
-        run: (fn) => context.with(active, fn),
-        isActive: () => trace.getSpan(context.active()) === span,
-        recordError(error) {
-          const err = errorOf(error)
-          span.recordException(err)
-          span.setAttribute('error.type', err.name)
-        },
-        end(status, principal) {
-          if (ended) return
-          ended = true
-          span.setAttribute('http.response.status_code', status)
-          if (principal !== undefined) span.setAttribute('enduser.pseudo.id', principal)
-          if (status >= 500) {
-            span.setStatus({ code: SpanStatusCode.ERROR })
-            span.setAttribute('error.type', String(status))
-          }
-          span.end()
-        },
-        abort() {
-          if (ended) return
-          ended = true
-          span.setStatus({ code: SpanStatusCode.ERROR, message: 'client aborted the request' })
-          span.setAttribute('error.type', 'aborted')
-          span.end()
-        },
-      }
+      return new OtelServerSpan(span, trace.setSpan(parent, span))
     },
 
     withSpan(name, attributes, fn) {
