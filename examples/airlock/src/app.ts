@@ -7,6 +7,7 @@ import { Eta } from 'eta'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import rampart, { csrfField, frameworkErrors, type RampartOptions } from 'rampart/fastify'
+import sloConfig from '../rampart.config.js'
 import { installAuthentication } from './auth/authenticate.js'
 import { SESSION_COOKIE } from './auth/sessions.js'
 import { describeDatabase, openDatabase } from './db/database.js'
@@ -70,6 +71,8 @@ export async function buildApp(
     service: 'airlock',
     sensitivePaths: ['/login', '/api/v1/tokens', '/admin'],
     csrf: { sessionCookie: SESSION_COOKIE },
+    // The SLOs `rampart slo rules` reads: checked against the routes, series created at 0.
+    slo: sloConfig,
     ...rampartOptions,
   })
   const core = app.rampart

@@ -3,6 +3,7 @@ import type { DestinationStream } from 'pino'
 import type { AuditOptions } from '../audit/options.js'
 import type { CsrfOptions } from '../csrf/options.js'
 import type { MetricsOptions } from '../metrics/options.js'
+import type { SloConfig } from '../slo/options.js'
 
 /** Log levels pino knows, lowest first. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
@@ -81,4 +82,12 @@ export interface RampartOptions {
   sensitivePaths?: string[]
   /** CSRF: session cookie name, extra allowed origins, token lifetime. See docs/security.md. */
   csrf?: CsrfOptions
+  /**
+   * The service's SLO declaration: the default export of `rampart.config.ts`, the file the
+   * `rampart slo rules` and `rampart dashboard` commands read. At start-up every SLO route must be
+   * a route of the app (else start-up fails naming it), and its request and duration series are
+   * created at 0 so that Prometheus' `rate()` counts the very first request. Its `service` is
+   * the default service name.
+   */
+  slo?: SloConfig
 }

@@ -206,7 +206,7 @@ export function resolveConfig(
 
   const service =
     options.service === undefined
-      ? (e.OTEL_SERVICE_NAME ?? DEFAULTS.service)
+      ? (e.OTEL_SERVICE_NAME ?? options.slo?.service ?? DEFAULTS.service)
       : checkOption('service', serviceName, options.service)
 
   return {

@@ -20,6 +20,8 @@ interface MetricConfig<L extends string> {
 
 export interface CappedCounter<L extends string = never> {
   inc(...args: WithLabels<L, [value?: number]>): void
+  /** Creates the series at 0 without counting, so Prometheus' `rate()` sees its first increase. */
+  zero(...args: WithLabels<L, []>): void
 }
 
 export interface CappedGauge<L extends string = never> {
@@ -38,6 +40,8 @@ export interface CappedHistogram<L extends string = never> {
   ): void
   /** Starts a timer; the returned function observes the elapsed seconds. */
   startTimer(...args: WithLabels<L, []>): () => number
+  /** Creates the series (every bucket at 0) without observing anything. */
+  zero(...args: WithLabels<L, []>): void
 }
 
 /**
@@ -182,6 +186,9 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
             const [labels, rest] = splitArgs(labelNames, args)
             metric.inc(labels ?? {}, (rest[0] as number | undefined) ?? 1)
           },
+          zero(...args: unknown[]) {
+            metric.inc(splitArgs(labelNames, args)[0] ?? {}, 0)
+          },
         } as CappedCounter<L>
       }
       const metric = new FastCounter(config.name, config.help)
@@ -197,6 +204,9 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
         inc(...args: unknown[]) {
           const [labels, rest] = splitArgs(labelNames, args)
           guard.child(labels).inc((rest[0] as number | undefined) ?? 1)
+        },
+        zero(...args: unknown[]) {
+          guard.child(splitArgs(labelNames, args)[0])
         },
       } as CappedCounter<L>
     },
@@ -265,6 +275,9 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
             series.observe(seconds)
             return seconds
           }
+        },
+        zero(...args: unknown[]) {
+          guard.child(splitArgs(labelNames, args)[0])
         },
       } as CappedHistogram<L>
     },

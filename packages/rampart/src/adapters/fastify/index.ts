@@ -10,6 +10,7 @@ import { installRateLimit } from './ratelimit.js'
 import { installRequestContext } from './request-context.js'
 import { installSecurity } from './security.js'
 import { installShutdown, type ShutdownOptions } from './shutdown.js'
+import { installSlo } from './slo.js'
 import { installTracing } from './tracing.js'
 import './types.js'
 
@@ -39,7 +40,8 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   // 2. tracing (server span around everything after it)
   await installTracing(app, core)
   // 3. metrics, /metrics, /healthz, /readyz, graceful shutdown
-  installMetrics(app, core)
+  const red = installMetrics(app, core)
+  installSlo(app, core, options.slo, red)
   installHealth(app, core)
   installShutdown(app, core, options.shutdown)
   // 4. security: client IP, headers, body/upload limits, error pages, security events

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { DURATION_BUCKETS_SECONDS, isInternalPath } from '../../config/defaults.js'
 import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
+import type { CappedCounter, CappedHistogram } from '../../metrics/registry.js'
 import { routeOf } from './request-context.js'
 
 const STANDARD_METHODS = new Set([
@@ -34,13 +35,20 @@ export function bearerMatches(header: string | undefined, expected: string): boo
 }
 
 const START = Symbol('rampart.metrics.start')
+
+type RedLabels = 'method' | 'route' | 'status'
+/** The request counter and duration histogram, for code that creates their series ahead. */
+export interface RedMetrics {
+  requests: CappedCounter<RedLabels>
+  duration: CappedHistogram<RedLabels>
+}
 type Timed = FastifyRequest & { [START]?: bigint }
 
 /**
  * RED metrics (`http_requests_total`, `http_request_duration_seconds`, `http_requests_in_flight`)
  * and the `/metrics` endpoint. Rampart's own paths are left out of the request metrics.
  */
-export function installMetrics(app: FastifyInstance, core: Rampart): void {
+export function installMetrics(app: FastifyInstance, core: Rampart): RedMetrics {
   const { metrics, config } = core
   const labelNames = ['method', 'route', 'status'] as const
   const requests = metrics.counter({
@@ -114,4 +122,5 @@ export function installMetrics(app: FastifyInstance, core: Rampart): void {
     const { contentType, body } = await metrics.render(wantsOpenMetrics)
     return reply.type(contentType).header('cache-control', 'no-store').send(body)
   })
+  return { requests, duration }
 }

@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify'
+import type { Rampart } from '../../core/rampart.js'
+import { RampartError } from '../../errors/rampart-error.js'
+import { parseRoute, type SloConfig } from '../../slo/options.js'
+import type { RedMetrics } from './metrics.js'
+
+const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+
+/**
+ * Statuses whose series each SLO route gets at 0: the usual success and the server error the
+ * availability ratio counts. A route answering other statuses gets those series on first use,
+ * and Prometheus counts them from their second scrape on.
+ */
+const ZERO_STATUSES = ['200', '500'] as const
+
+/**
+ * Connects the running service to its `rampart.config.ts`. When the app is ready, every SLO
+ * route must be one of its routes, or start-up fails naming the SLO: the CLI cannot see the
+ * routes, the running app can. Then the request and duration series of each SLO route are
+ * created at 0. Prometheus' `rate()` needs two samples of a series, so a series whose first
+ * scrape already shows its first request never shows that request as an increase: a route
+ * hit once after a deploy would read as no traffic, or its latency SLI as NaN.
+ */
+export function installSlo(
+  app: FastifyInstance,
+  core: Rampart,
+  slo: SloConfig | undefined,
+  red: RedMetrics,
+): void {
+  if (slo === undefined) return
+  const { service } = core.config
+  if (slo.service !== service)
+    core.logger.warn(
+      { event: 'config.warning' },
+      `rampart.config.ts declares service "${slo.service}" but the service runs as "${service}": the generated SLO rules select job="${slo.service}"`,
+    )
+  app.addHook('onReady', async () => {
+    for (const s of slo.slos) {
+      if (s.route === undefined) continue
+      const { method, path } = parseRoute(s.route)
+      const methods = (method === undefined ? ROUTE_METHODS : [method]).filter((m) =>
+        app.hasRoute({ method: m, url: path }),
+      )
+      if (methods.length === 0)
+        throw new RampartError(
+          'ERR_RAMPART_SLO',
+          `SLO ${s.name}: "${s.route}" is not a route of ${service}`,
+        )
+      for (const m of methods)
+        for (const status of ZERO_STATUSES) {
+          red.requests.zero({ method: m, route: path, status })
+          red.duration.zero({ method: m, route: path, status })
+        }
+    }
+  })
+}
