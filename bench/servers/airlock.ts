@@ -12,7 +12,7 @@ export default async function build() {
     logLevel: 'info',
     logDestination: pino.destination({
       dest: join(dataDir, 'airlock.log'),
-      sync: false,
+      sync: true,
       minLength: 4096,
     }),
   })

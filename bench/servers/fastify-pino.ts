@@ -10,7 +10,7 @@ export default async function build() {
     loggerInstance: pino(
       pino.destination({
         dest: join(tmpdir(), `peer-bench-${process.pid}.log`),
-        sync: false,
+        sync: true,
         minLength: 4096,
       }),
     ),

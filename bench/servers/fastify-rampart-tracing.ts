@@ -14,7 +14,7 @@ export default async function build() {
     logFormat: 'json',
     logDestination: pino.destination({
       dest: join(tmpdir(), `rampart-bench-${process.pid}.log`),
-      sync: false,
+      sync: true,
       minLength: 4096,
     }),
   })

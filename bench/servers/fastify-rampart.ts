@@ -14,7 +14,7 @@ export default async function build() {
     logLevel: (process.env.BENCH_LOG_LEVEL ?? 'info') as 'info',
     logDestination: pino.destination({
       dest: join(tmpdir(), `rampart-bench-${process.pid}.log`),
-      sync: false,
+      sync: true,
       minLength: 4096,
     }),
   })

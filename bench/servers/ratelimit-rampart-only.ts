@@ -15,7 +15,7 @@ export default async function build() {
     logFormat: 'json',
     logDestination: pino.destination({
       dest: join(tmpdir(), `rampart-bench-${process.pid}.log`),
-      sync: false,
+      sync: true,
     }),
     rateLimit: { store: process.env.BENCH_STORE ?? 'memory' },
   })

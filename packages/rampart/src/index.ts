@@ -44,7 +44,14 @@ export { isRampartError, RampartError, type RampartErrorCode } from './errors/ra
 export { type Problem, type RenderedError, renderError } from './errors/render.js'
 export { type CheckResult, Health, type Readiness, type ReadinessCheck } from './health/health.js'
 export { createFingerprint } from './logging/fingerprint.js'
-export { createLogger, type Logger, type LoggerSettings } from './logging/logger.js'
+export {
+  type AccessLine,
+  createLogger,
+  createLogging,
+  type Logger,
+  type LoggerSettings,
+  type Logging,
+} from './logging/logger.js'
 export { createRedactor, REDACTED, type Redactor } from './logging/redact.js'
 export { type MetricsOptions, OVERFLOW } from './metrics/options.js'
 export {

@@ -49,7 +49,7 @@ export function createRampart(
 ): Rampart {
   const config = resolveConfig(options, env)
   const redactor = createRedactor(config.redactKeys)
-  const { logger, writeAccess } = createLogging({
+  const { logger, writeAccess, release } = createLogging({
     service: config.service,
     level: config.logLevel,
     format: config.logFormat,
@@ -81,6 +81,7 @@ export function createRampart(
         logger.error({ event: 'shutdown.step_failed', step: name, err }, `closing ${name} failed`),
       )
       await new Promise<void>((resolve) => logger.flush(() => resolve()))
+      release()
     },
   }
 }

@@ -2,6 +2,7 @@ import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'p
 import pretty from 'pino-pretty'
 import type { LogLevel } from '../config/options.js'
 import { currentContext, currentSpanIds } from '../context/context.js'
+import { isFileDestination, LineBatcher } from './line-batcher.js'
 import type { Redactor } from './redact.js'
 
 export type { Logger } from 'pino'
@@ -50,6 +51,8 @@ export interface Logging {
    * (mixin, redaction walk, per-key stringify): same shape, a fraction of the cost.
    */
   writeAccess(level: 'debug' | 'info' | 'error', line: AccessLine): void
+  /** Writes any line still gathered for the current loop turn; call once the logger is done. */
+  release(): void
 }
 
 // ISO timestamps are costly to format; many lines share a millisecond under load.
@@ -105,7 +108,7 @@ export function createLogging(settings: LoggerSettings): Logging {
       },
     },
   }
-  const destination =
+  const given =
     settings.destination ??
     (settings.format === 'pretty'
       ? pretty({
@@ -115,7 +118,8 @@ export function createLogging(settings: LoggerSettings): Logging {
           messageFormat: '{if event}{event}{end}{if msg} {msg}{end}',
           sync: true,
         })
-      : pino.destination({ dest: 1, sync: false, minLength: 0 }))
+      : pino.destination({ dest: 1, sync: true }))
+  const destination = isFileDestination(given) ? new LineBatcher(given) : given
   const logger = pino(options, destination)
   const head = `"service":${JSON.stringify(settings.service)},"event":"request.completed","request_id":`
   const json = settings.format === 'json' || settings.destination !== undefined
@@ -131,5 +135,8 @@ export function createLogging(settings: LoggerSettings): Logging {
     if (l.trace_id !== undefined) line += `,"trace_id":${q(l.trace_id)},"span_id":${q(l.span_id)}`
     destination.write(`${line}}\n`)
   }
-  return { logger, writeAccess }
+  const release = (): void => {
+    if (destination instanceof LineBatcher) destination.release()
+  }
+  return { logger, writeAccess, release }
 }

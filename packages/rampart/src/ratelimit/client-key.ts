@@ -74,9 +74,31 @@ export function clientBucket(address: string): string {
  * subjectOf(undefined, '203.0.113.9') // { scope: 'ip', id: '…' }
  */
 export function subjectOf(userId: string | undefined, clientIp: string | undefined): Subject {
-  if (userId !== undefined && userId !== '')
-    return { scope: 'principal', id: digest(`u\0${userId}`) }
-  return { scope: 'ip', id: digest(`i\0${clientBucket(clientIp ?? 'unknown')}`) }
+  const principal = userId !== undefined && userId !== ''
+  const raw = principal ? `u\0${userId}` : `i\0${clientIp ?? 'unknown'}`
+  let subject = recent.get(raw)
+  if (subject === undefined) {
+    subject = older.get(raw)
+    if (subject === undefined)
+      subject = principal
+        ? { scope: 'principal', id: digest(raw) }
+        : { scope: 'ip', id: digest(`i\0${clientBucket(clientIp ?? 'unknown')}`) }
+    remember(raw, subject)
+  }
+  return subject
+}
+
+// Hashing costs ~1 µs and a client sends many requests: the subjects of recent clients are kept
+// in two generations of at most MEMO_GENERATION entries (a bounded LRU approximation, O(1)).
+const MEMO_GENERATION = 10_000
+let recent = new Map<string, Subject>()
+let older = new Map<string, Subject>()
+function remember(raw: string, subject: Subject): void {
+  if (recent.size >= MEMO_GENERATION) {
+    older = recent
+    recent = new Map()
+  }
+  recent.set(raw, subject)
 }
 
 function digest(text: string): string {

@@ -33,15 +33,7 @@ function mediaType(request: FastifyRequest): string {
 export async function installSecurity(app: FastifyInstance, core: Rampart): Promise<void> {
   const { config, logger, limits } = core
 
-  // Client IP first: every later hook (CSRF logs, rate limiting) reads it from the context.
   const clientIp = createClientIpResolver(config.trustedProxies)
-  app.addHook('onRequest', (request, _reply, done) => {
-    request.rampartContext.clientIp = clientIp(
-      request.raw.socket?.remoteAddress,
-      request.headers['x-forwarded-for'],
-    )
-    done()
-  })
 
   const send = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const ctx = request.rampartContext
@@ -99,11 +91,6 @@ export async function installSecurity(app: FastifyInstance, core: Rampart): Prom
         own === false ? {} : securityHeaderSet(mergeHelmetOptions(globalOptions, own)),
     } as typeof route.config
   })
-  app.addHook('onRequest', (request, reply, done) => {
-    const own = (request.routeOptions.config as RouteHeaders)[ROUTE_HEADERS]
-    reply.headers(own ?? globalHeaders)
-    done()
-  })
 
   // A plugin cannot change the server-wide bodyLimit, so each route registered after Rampart
   // gets MAX_BODY_KB unless it sets its own.
@@ -111,7 +98,15 @@ export async function installSecurity(app: FastifyInstance, core: Rampart): Prom
     if (route.bodyLimit === undefined) route.bodyLimit = limits.bodyBytes
   })
 
-  app.addHook('onRequest', (request, _reply, done) => {
+  // One onRequest hook for the three per-request steps (each hook costs a dispatch).
+  app.addHook('onRequest', (request, reply, done) => {
+    // Client IP first: every later hook (CSRF logs, rate limiting) reads it from the context.
+    request.rampartContext.clientIp = clientIp(
+      request.raw.socket?.remoteAddress,
+      request.headers['x-forwarded-for'],
+    )
+    const own = (request.routeOptions.config as RouteHeaders)[ROUTE_HEADERS]
+    reply.headers(own ?? globalHeaders)
     if (!mediaType(request).startsWith('multipart/')) return done()
     // Multipart bodies are streamed by the handler, outside Fastify's bodyLimit.
     const length = Number(request.headers['content-length'])
