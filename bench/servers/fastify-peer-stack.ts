@@ -1,8 +1,3 @@
-// The usual peer stack, stitched by hand: Fastify's pino request logging to a file,
-// fastify-metrics, @fastify/rate-limit (in memory), @fastify/helmet, and CSRF protection with
-// @fastify/cookie + @fastify/csrf-protection (checked on unsafe methods, like Rampart).
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import cookie from '@fastify/cookie'
 import csrf from '@fastify/csrf-protection'
 import helmet from '@fastify/helmet'
@@ -10,17 +5,11 @@ import rateLimit from '@fastify/rate-limit'
 import Fastify from 'fastify'
 import fastifyMetrics from 'fastify-metrics'
 import pino from 'pino'
-import { jsonRoutes } from './routes.js'
+import { benchLogDestination, jsonRoutes } from './routes.js'
 
 export default async function build() {
   const app = Fastify({
-    loggerInstance: pino(
-      pino.destination({
-        dest: join(tmpdir(), `peer-bench-${process.pid}.log`),
-        sync: true,
-        minLength: 4096,
-      }),
-    ),
+    loggerInstance: pino(benchLogDestination('peer')),
   })
   await app.register(fastifyMetrics as never, { endpoint: '/metrics' })
   await app.register(helmet)

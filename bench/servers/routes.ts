@@ -1,4 +1,8 @@
+import { rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import pino from 'pino'
 
 /** The simple JSON route every HTTP suite measures. */
 export function jsonRoutes(app: FastifyInstance, config: Record<string, unknown> = {}): void {
@@ -8,4 +12,14 @@ export function jsonRoutes(app: FastifyInstance, config: Record<string, unknown>
     price: 42,
     tags: ['a', 'b'],
   }))
+}
+
+/**
+ * The log destination every bench server writes to, Rampart's and the peers' alike: pino's
+ * synchronous file destination with a 4 KiB buffer, in the temp folder, removed at exit.
+ */
+export function benchLogDestination(name: string, dir = tmpdir()): ReturnType<typeof pino.destination> {
+  const file = join(dir, `${name}-bench-${process.pid}.log`)
+  process.once('exit', () => rmSync(file, { force: true }))
+  return pino.destination({ dest: file, sync: true, minLength: 4096 })
 }

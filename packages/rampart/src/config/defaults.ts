@@ -42,3 +42,16 @@ export function isInternalPath(path: string): boolean {
     p.startsWith('/_rampart/')
   )
 }
+
+/** The methods of RFC 9110; anything else is labelled as one bucket in metrics and spans. */
+export const STANDARD_METHODS: ReadonlySet<string> = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'TRACE',
+  'CONNECT',
+])

@@ -21,6 +21,7 @@ import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources'
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
+import { STANDARD_METHODS } from '../config/defaults.js'
 import { createRedactor, type Redactor } from '../logging/redact.js'
 import { batchSettingsFromEnv, CountingBatchProcessor } from './batch-processor.js'
 import { loadedPackages, PATCHED_PACKAGES, patchLoaded } from './late-modules.js'
@@ -46,18 +47,6 @@ export interface RuntimeSettings {
   failureLogIntervalMs?: number
   env?: NodeJS.ProcessEnv
 }
-
-const STANDARD_METHODS = new Set([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'PATCH',
-  'DELETE',
-  'OPTIONS',
-  'TRACE',
-  'CONNECT',
-])
 
 /** Writes a line when there is no app logger yet (the preload runs before the app). */
 const stderrLog: TracingLog = {

@@ -1,22 +1,14 @@
 import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { DURATION_BUCKETS_SECONDS, isInternalPath } from '../../config/defaults.js'
+import {
+  DURATION_BUCKETS_SECONDS,
+  isInternalPath,
+  STANDARD_METHODS,
+} from '../../config/defaults.js'
 import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
 import type { CappedCounter, CappedHistogram } from '../../metrics/registry.js'
 import { routeOf } from './request-context.js'
-
-const STANDARD_METHODS = new Set([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'PATCH',
-  'DELETE',
-  'OPTIONS',
-  'TRACE',
-  'CONNECT',
-])
 
 /** `GET`…`CONNECT` as they are; anything else (invented or malformed methods) is `OTHER`. */
 export function methodLabel(method: string): string {
