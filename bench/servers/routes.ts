@@ -18,7 +18,10 @@ export function jsonRoutes(app: FastifyInstance, config: Record<string, unknown>
  * The log destination every bench server writes to, Rampart's and the peers' alike: pino's
  * synchronous file destination with a 4 KiB buffer, in the temp folder, removed at exit.
  */
-export function benchLogDestination(name: string, dir = tmpdir()): ReturnType<typeof pino.destination> {
+export function benchLogDestination(
+  name: string,
+  dir = tmpdir(),
+): ReturnType<typeof pino.destination> {
   const file = join(dir, `${name}-bench-${process.pid}.log`)
   process.once('exit', () => rmSync(file, { force: true }))
   return pino.destination({ dest: file, sync: true, minLength: 4096 })
