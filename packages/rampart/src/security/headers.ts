@@ -75,3 +75,51 @@ export function mergeHelmetOptions(base: HelmetOptions, own: HelmetOptions): Hel
   for (const [key, value] of Object.entries(own)) merged[HELMET_ALIASES[key] ?? key] = value
   return merged as HelmetOptions
 }
+
+/**
+ * The Content-Security-Policy of JSON responses. A JSON body loads nothing and is never framed,
+ * so it gets the strictest policy there is (OWASP REST Security Cheat Sheet), not the pages' one.
+ */
+export const API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+/** Headers that protect any response, a JSON body as much as a page. */
+const ANY_RESPONSE = new Set([
+  'strict-transport-security',
+  'x-content-type-options',
+  'x-frame-options',
+  'referrer-policy',
+  'cross-origin-resource-policy',
+])
+
+/**
+ * The security headers of one route, split by what a response is. `api` goes on every response
+ * when the request arrives (so errors and early replies carry it too); `documentOnly` is added
+ * once the body turns out not to be JSON: the page CSP in place of `API_CSP`, and the headers
+ * that only mean something to a browser rendering a document (COOP, Origin-Agent-Cluster,
+ * X-DNS-Prefetch-Control, X-Download-Options, X-Permitted-Cross-Domain-Policies, X-XSS-Protection).
+ * JSON responses so carry 6 headers instead of 12, about 200 bytes instead of 800.
+ */
+export interface SecurityHeaders {
+  readonly api: Readonly<Record<string, string>>
+  readonly documentOnly: ReadonlyArray<readonly [string, string]>
+}
+
+/** Splits helmet's header set (from `securityHeaderSet`) into its API and document parts. */
+export function splitSecurityHeaders(all: Readonly<Record<string, string>>): SecurityHeaders {
+  const api: Record<string, string> = {}
+  const documentOnly: Array<[string, string]> = []
+  for (const [name, value] of Object.entries(all)) {
+    if (ANY_RESPONSE.has(name)) api[name] = value
+    else documentOnly.push([name, value])
+  }
+  if (all['content-security-policy'] !== undefined) api['content-security-policy'] = API_CSP
+  return { api: Object.freeze(api), documentOnly: Object.freeze(documentOnly) }
+}
+
+/** `application/json`, `application/problem+json` and any other `+json` type. */
+export function isJsonContentType(contentType: unknown): boolean {
+  if (typeof contentType !== 'string') return false
+  const end = contentType.indexOf(';')
+  const type = (end === -1 ? contentType : contentType.slice(0, end)).trim().toLowerCase()
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+}

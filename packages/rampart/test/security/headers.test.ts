@@ -20,32 +20,57 @@ async function build(options: RampartFastifyOptions = {}) {
   return app
 }
 
-function expectCommon(headers: Record<string, unknown>) {
+const DOCUMENT_ONLY = [
+  'cross-origin-opener-policy',
+  'origin-agent-cluster',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+]
+
+/** What every response carries, JSON or not. */
+function expectAny(headers: Record<string, unknown>) {
   expect(headers['x-content-type-options']).toBe('nosniff')
   expect(headers['x-frame-options']).toBe('DENY')
   expect(headers['referrer-policy']).toBe('no-referrer')
+  expect(headers['cross-origin-resource-policy']).toBe('same-origin')
+}
+
+/** A page (or any body that is not JSON): the page CSP and the document headers. */
+function expectPage(headers: Record<string, unknown>) {
+  expectAny(headers)
   const csp = String(headers['content-security-policy'])
   expect(csp).toContain("default-src 'self'")
   expect(csp).toContain("frame-ancestors 'none'")
   expect(csp).toContain("object-src 'none'")
   expect(csp).toMatch(/script-src 'self'(;|$)/)
   expect(csp).not.toContain('unsafe-inline')
+  for (const name of DOCUMENT_ONLY) expect(headers[name], name).toBeDefined()
+}
+
+/** A JSON body: the strictest CSP and none of the headers only a rendered document needs. */
+function expectJson(headers: Record<string, unknown>) {
+  expectAny(headers)
+  expect(headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'")
+  for (const name of DOCUMENT_ONLY) expect(headers[name], name).toBeUndefined()
 }
 
 describe('security headers', () => {
   it('are on HTML and JSON responses, on errors and on 404s', async () => {
     const app = await build()
-    for (const req of [
-      { url: '/page' },
-      { url: '/data' },
-      { url: '/denied', headers: { accept: 'text/html' } },
-      { url: '/denied', headers: { accept: 'application/json' } },
-      { url: '/nowhere', headers: { accept: 'text/html' } },
-      { url: '/nowhere' },
-      { url: '/healthz' },
-    ]) {
+    for (const [req, expected] of [
+      [{ url: '/page' }, expectPage],
+      [{ url: '/data' }, expectJson],
+      [{ url: '/denied', headers: { accept: 'text/html' } }, expectPage],
+      [{ url: '/denied', headers: { accept: 'application/json' } }, expectJson],
+      [{ url: '/nowhere', headers: { accept: 'text/html' } }, expectPage],
+      [{ url: '/nowhere' }, expectJson],
+      [{ url: '/healthz' }, expectJson],
+      [{ url: '/metrics' }, expectPage],
+    ] as const) {
       const res = await app.inject(req)
-      expectCommon(res.headers)
+      expected(res.headers)
       expect(res.headers['strict-transport-security'], 'no HSTS outside production').toBeUndefined()
     }
   })
@@ -63,14 +88,40 @@ describe('security headers', () => {
     expect(raw.headers['content-security-policy']).toBeUndefined()
     expect(raw.headers['x-request-id']).toBeDefined()
     // Other routes keep the full set.
-    expectCommon((await app.inject({ url: '/data' })).headers)
+    expectJson((await app.inject({ url: '/data' })).headers)
+    expectPage((await app.inject({ url: '/page' })).headers)
+  })
+
+  it('keeps a header the handler set itself, on pages and JSON alike', async () => {
+    const app = await build()
+    app.get('/own-csp', async (_r, reply) =>
+      reply
+        .header('content-security-policy', "default-src 'self' https://cdn.example")
+        .type('text/html')
+        .send('<p>x</p>'),
+    )
+    app.get('/own-frame', async (_r, reply) =>
+      reply.header('x-frame-options', 'SAMEORIGIN').send({ ok: true }),
+    )
+    app.get('/own-coop', async (_r, reply) =>
+      reply.header('cross-origin-opener-policy', 'unsafe-none').type('text/html').send('<p>x</p>'),
+    )
+    const csp = await app.inject({ url: '/own-csp' })
+    expect(csp.headers['content-security-policy']).toBe("default-src 'self' https://cdn.example")
+    expect((await app.inject({ url: '/own-frame' })).headers['x-frame-options']).toBe('SAMEORIGIN')
+    const coop = await app.inject({ url: '/own-coop' })
+    expect(coop.headers['cross-origin-opener-policy']).toBe('unsafe-none')
+    expect(coop.headers['x-download-options']).toBe('noopen')
   })
 
   it('HSTS in production', async () => {
     const app = await build({ nodeEnv: 'production', secretKey: 'k'.repeat(32), console: false })
     const res = await app.inject({ url: '/data' })
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains')
-    expectCommon(res.headers)
+    expectJson(res.headers)
+    const page = await app.inject({ url: '/page' })
+    expect(page.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains')
+    expectPage(page.headers)
   })
 
   it('the error page satisfies the CSP: its only style is allowed by hash, it has no script', async () => {

@@ -4,7 +4,15 @@ import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
 import { renderError } from '../../errors/render.js'
 import { createClientIpResolver } from '../../security/client-ip.js'
-import { helmetOptions, mergeHelmetOptions, securityHeaderSet } from '../../security/headers.js'
+import {
+  API_CSP,
+  helmetOptions,
+  isJsonContentType,
+  mergeHelmetOptions,
+  type SecurityHeaders,
+  securityHeaderSet,
+  splitSecurityHeaders,
+} from '../../security/headers.js'
 import { jsonDepthGuard } from '../../security/json-depth.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
 import { routeOf } from './request-context.js'
@@ -13,7 +21,7 @@ import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.j
 
 /** Per-route security headers (from the route's `helmet` option), kept in the route config. */
 const ROUTE_HEADERS = Symbol('rampart.securityHeaders')
-type RouteHeaders = { [ROUTE_HEADERS]?: Readonly<Record<string, string>> }
+type RouteHeaders = { [ROUTE_HEADERS]?: SecurityHeaders }
 type HelmetRouteOption = false | HelmetOptions
 
 function pathOf(url: string): string {
@@ -79,7 +87,8 @@ export async function installSecurity(app: FastifyInstance, core: Rampart): Prom
   // Security headers: helmet's output for Rampart's options, computed once (and once per route
   // that adjusts them with the `helmet` route option), then copied onto every reply.
   const globalOptions = helmetOptions(config.isProduction)
-  const globalHeaders = securityHeaderSet(globalOptions)
+  const globalHeaders = splitSecurityHeaders(securityHeaderSet(globalOptions))
+  const noHeaders = splitSecurityHeaders({})
   app.addHook('onRoute', (route) => {
     const own = (route as { helmet?: HelmetRouteOption }).helmet
     if (own === undefined) return
@@ -88,8 +97,24 @@ export async function installSecurity(app: FastifyInstance, core: Rampart): Prom
     route.config = {
       ...(route.config as object),
       [ROUTE_HEADERS]:
-        own === false ? {} : securityHeaderSet(mergeHelmetOptions(globalOptions, own)),
+        own === false
+          ? noHeaders
+          : splitSecurityHeaders(securityHeaderSet(mergeHelmetOptions(globalOptions, own))),
     } as typeof route.config
+  })
+
+  // A body that is not JSON (a page, an error page, a file) gets the document headers too. A
+  // header the handler set itself is kept; the CSP is replaced only while it is still the API one.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (isJsonContentType(reply.getHeader('content-type'))) return done(null, payload)
+    const { documentOnly } =
+      (request.routeOptions.config as RouteHeaders)[ROUTE_HEADERS] ?? globalHeaders
+    for (const [name, value] of documentOnly) {
+      if (name === 'content-security-policy') {
+        if (reply.getHeader(name) === API_CSP) reply.header(name, value)
+      } else if (!reply.hasHeader(name)) reply.header(name, value)
+    }
+    done(null, payload)
   })
 
   // A plugin cannot change the server-wide bodyLimit, so each route registered after Rampart
@@ -106,7 +131,7 @@ export async function installSecurity(app: FastifyInstance, core: Rampart): Prom
       request.headers['x-forwarded-for'],
     )
     const own = (request.routeOptions.config as RouteHeaders)[ROUTE_HEADERS]
-    reply.headers(own ?? globalHeaders)
+    reply.headers((own ?? globalHeaders).api)
     if (!mediaType(request).startsWith('multipart/')) return done()
     // Multipart bodies are streamed by the handler, outside Fastify's bodyLimit.
     const length = Number(request.headers['content-length'])
