@@ -3,7 +3,8 @@ import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
 import { RampartError } from '../errors/rampart-error.js'
 import { durationSeconds, round } from './windows.js'
 
-const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+/** The methods an SLO route may name. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
 /** `POST /login` or `/login` (any method); a route template as the router declares it. */
 const ROUTE = /^(?:(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) )?(\/[^\s?#]*)$/

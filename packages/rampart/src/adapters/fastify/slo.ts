@@ -1,10 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { Rampart } from '../../core/rampart.js'
 import { RampartError } from '../../errors/rampart-error.js'
-import { parseRoute, type SloConfig } from '../../slo/options.js'
+import { HTTP_METHODS, parseRoute, type SloConfig } from '../../slo/options.js'
 import type { RedMetrics } from './metrics.js'
-
-const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
 /**
  * Statuses whose series each SLO route gets at 0: the usual success and the server error the
@@ -38,7 +36,7 @@ export function installSlo(
     for (const s of slo.slos) {
       if (s.route === undefined) continue
       const { method, path } = parseRoute(s.route)
-      const methods = (method === undefined ? ROUTE_METHODS : [method]).filter((m) =>
+      const methods = (method === undefined ? HTTP_METHODS : [method]).filter((m) =>
         app.hasRoute({ method: m, url: path }),
       )
       if (methods.length === 0)
