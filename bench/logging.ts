@@ -14,6 +14,11 @@ export default () =>
         server: 'fastify-rampart.ts',
         env: { SECRET_KEY: 'b'.repeat(40) },
       },
+      {
+        name: 'fastify + rampart logging only',
+        server: 'fastify-rampart-pillars.ts',
+        env: { SECRET_KEY: 'b'.repeat(40) },
+      },
       { name: 'fastify + pino logger (peer)', server: 'fastify-pino.ts' },
     ],
     request: { path: '/items/1' },

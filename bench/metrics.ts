@@ -58,7 +58,7 @@ export default async () => {
   const http = await runHttpSuite({
     name: 'Metrics: request throughput',
     description:
-      'Bare Fastify vs Fastify + Rampart (all defaults: logging, context, RED metrics, health) vs Fastify + fastify-metrics (the peer, metrics only).',
+      'Bare Fastify vs Fastify + Rampart (all defaults) vs Rampart’s logging pillar alone and with the RED metrics added (their difference is what metrics cost) vs Fastify + fastify-metrics (the peer, metrics only).',
     baseline: 'fastify bare',
     variants: [
       { name: 'fastify bare', server: 'fastify-bare.ts' },
@@ -66,6 +66,16 @@ export default async () => {
         name: 'fastify + rampart',
         server: 'fastify-rampart.ts',
         env: { SECRET_KEY: 'b'.repeat(40) },
+      },
+      {
+        name: 'fastify + rampart logging only',
+        server: 'fastify-rampart-pillars.ts',
+        env: { SECRET_KEY: 'b'.repeat(40) },
+      },
+      {
+        name: 'fastify + rampart logging + metrics',
+        server: 'fastify-rampart-pillars.ts',
+        env: { SECRET_KEY: 'b'.repeat(40), BENCH_PILLARS: 'metrics' },
       },
       { name: 'fastify + fastify-metrics (peer)', server: 'fastify-metrics-peer.ts' },
     ],

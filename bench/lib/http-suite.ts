@@ -92,9 +92,17 @@ function stopServer(running: Running): Promise<void> {
   })
 }
 
+/**
+ * `BENCH_RATE=<req/s>` loads every variant at that fixed overall rate instead of as fast as it
+ * goes: no server is saturated, each does the same work at the same pace, and the CPU per request
+ * is its own cost rather than an artefact of two cores shared with the load generator.
+ */
+const FIXED_RATE = Number(process.env.BENCH_RATE ?? 0) || undefined
+
 async function load(suite: HttpSuite, port: number, seconds: number) {
   const { method = 'GET', path, headers, body } = suite.request
   return autocannon({
+    ...(FIXED_RATE === undefined ? {} : { overallRate: FIXED_RATE }),
     url: `http://127.0.0.1:${port}${path}`,
     method,
     headers,
@@ -178,7 +186,7 @@ export async function runHttpSuite(
     '',
     suite.description,
     '',
-    `${rounds} interleaved rounds × ${seconds} s, ${suite.connections ?? 50} connections, \`${suite.request.method ?? 'GET'} ${suite.request.path}\`; median of rounds. "CPU-bound share" is the baseline's server CPU per request divided by the variant's: the throughput ratio the variant would keep if the server were the only thing using the CPU, and much less sensitive to other load on the machine than req/s.`,
+    `${rounds} interleaved rounds × ${seconds} s, ${suite.connections ?? 50} connections${FIXED_RATE === undefined ? '' : `, at a fixed ${FIXED_RATE} req/s (\`BENCH_RATE\`: compare the CPU columns, not req/s)`}, \`${suite.request.method ?? 'GET'} ${suite.request.path}\`; median of rounds. "CPU-bound share" is the baseline's server CPU per request divided by the variant's: the throughput ratio the variant would keep if the server were the only thing using the CPU, and much less sensitive to other load on the machine than req/s.`,
     '',
     `| variant | req/s | vs ${suite.baseline} | spread (max−min) | server CPU µs/req | CPU-bound share of ${suite.baseline} | p99 ms | errors | non-2xx |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

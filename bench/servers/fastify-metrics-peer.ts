@@ -5,7 +5,10 @@ import { jsonRoutes } from './routes.js'
 
 export default async function build() {
   const app = Fastify({ logger: false })
-  await app.register(fastifyMetrics, { endpoint: '/metrics', defaultMetrics: { enabled: true } })
+  await app.register(fastifyMetrics.default, {
+    endpoint: '/metrics',
+    defaultMetrics: { enabled: true },
+  })
   jsonRoutes(app)
   return app
 }

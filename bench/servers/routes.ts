@@ -1,11 +1,15 @@
 import { rmSync } from 'node:fs'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance, RawServerDefault } from 'fastify'
 import pino from 'pino'
 
 /** The simple JSON route every HTTP suite measures. */
-export function jsonRoutes(app: FastifyInstance, config: Record<string, unknown> = {}): void {
+export function jsonRoutes<Logger extends FastifyBaseLogger>(
+  app: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>,
+  config: Record<string, unknown> = {},
+): void {
   app.get<{ Params: { id: string } }>('/items/:id', { config }, async (request) => ({
     id: request.params.id,
     name: 'widget',

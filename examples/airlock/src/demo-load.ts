@@ -4,25 +4,30 @@
 // dashboards show life. It stops after --rounds rounds; 429s from the rate limiter are expected.
 import { parseArgs } from 'node:util'
 
-const { values } = parseArgs({
-  options: {
-    url: { type: 'string', default: process.env.AIRLOCK_URL ?? 'http://127.0.0.1:3000' },
-    rounds: { type: 'string', default: '30' },
-    'interval-ms': { type: 'string', default: '2000' },
-    password: { type: 'string', default: process.env.AIRLOCK_DEMO_PASSWORD ?? 'airlock-demo' },
-  },
-})
+function fail(message: string, code: number): never {
+  process.stderr.write(`demo:load: ${message}\n`)
+  process.exit(code)
+}
+
+const options = {
+  url: { type: 'string', default: process.env.AIRLOCK_URL ?? 'http://127.0.0.1:3000' },
+  rounds: { type: 'string', default: '30' },
+  'interval-ms': { type: 'string', default: '2000' },
+  password: { type: 'string', default: process.env.AIRLOCK_DEMO_PASSWORD ?? 'airlock-demo' },
+} as const
+let values: ReturnType<typeof parseArgs<{ options: typeof options }>>['values']
+try {
+  values = parseArgs({ options }).values
+} catch (err) {
+  fail((err as Error).message, 2)
+}
 const base = values.url.replace(/\/$/, '')
 const rounds = Number(values.rounds)
 const intervalMs = Number(values['interval-ms'])
-if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10_000) {
-  process.stderr.write(`demo:load: --rounds: got "${values.rounds}"; expected 1-10000\n`)
-  process.exit(2)
-}
-if (!Number.isInteger(intervalMs) || intervalMs < 0) {
-  process.stderr.write(`demo:load: --interval-ms: got "${values['interval-ms']}"; expected ≥ 0\n`)
-  process.exit(2)
-}
+if (!Number.isInteger(rounds) || rounds < 1 || rounds > 10_000)
+  fail(`--rounds: got "${values.rounds}"; expected 1-10000`, 2)
+if (!Number.isInteger(intervalMs) || intervalMs < 0)
+  fail(`--interval-ms: got "${values['interval-ms']}"; expected ≥ 0`, 2)
 
 const statuses = new Map<number, number>()
 async function call(
@@ -38,7 +43,12 @@ async function call(
     headers,
     body: init.json !== undefined ? JSON.stringify(init.json) : init.body,
     redirect: 'manual',
-  })
+  }).catch((err: Error & { cause?: { code?: string; message?: string } }) =>
+    fail(
+      `cannot reach ${base} (${err.cause?.code ?? err.cause?.message ?? err.message}); is airlock running (npm start)?`,
+      1,
+    ),
+  )
   statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1)
   const type = res.headers.get('content-type') ?? ''
   let body: Record<string, unknown> = {}

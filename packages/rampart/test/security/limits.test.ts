@@ -92,8 +92,10 @@ async function memory(port: number): Promise<{ rss: number; held: number }> {
 /**
  * Sends `send()` and checks the server's memory against what it was before. The held bound is
  * tight (the body must not be kept); the server may still be tearing the request down when the
- * 413 arrives, so held memory gets up to 2 s to settle. RSS moves by a few MiB on its own as the
- * allocator keeps or returns freed pages, so its bound is a third of the 33 MiB upload.
+ * 413 arrives, so held memory gets up to 2 s to settle. RSS moves by several MiB on its own as the
+ * allocator and the file-writing threads keep or return freed pages (13 MiB was seen once for the
+ * streamed upload), so its bound is half of the 33 MiB upload: a server that buffered the upload
+ * would still fail it.
  */
 async function expectBounded<T>(port: number, send: () => Promise<T>): Promise<T> {
   const before = await memory(port)
@@ -104,7 +106,7 @@ async function expectBounded<T>(port: number, send: () => Promise<T>): Promise<T
     after = await memory(port)
   }
   expect(after.held - before.held).toBeLessThan(4 * MiB)
-  expect(after.rss - before.rss).toBeLessThan(11 * MiB)
+  expect(after.rss - before.rss).toBeLessThan(16 * MiB)
   return result
 }
 

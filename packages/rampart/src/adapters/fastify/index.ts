@@ -36,16 +36,16 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   app.decorate('rampart', core)
   // Order matters: each capability's hooks run in the order installed. One line per capability.
   // 1. request id, async context, access log (every later hook logs with the request id)
-  installRequestContext(app, core)
+  const observers = installRequestContext(app, core)
   // 2. tracing (server span around everything after it)
   await installTracing(app, core)
   // 3. metrics, /metrics, /healthz, /readyz, graceful shutdown
-  const red = installMetrics(app, core)
+  const red = installMetrics(app, core, observers)
   installSlo(app, core, options.slo, red)
   installHealth(app, core)
   installShutdown(app, core, options.shutdown)
   // 4. security: client IP, headers, body/upload limits, error pages, security events
-  await installSecurity(app, core)
+  await installSecurity(app, core, observers)
   // 5. CSRF
   installCsrf(app, core)
   // 6. rate limiting

@@ -1,14 +1,10 @@
 import { timingSafeEqual } from 'node:crypto'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import {
-  DURATION_BUCKETS_SECONDS,
-  isInternalPath,
-  STANDARD_METHODS,
-} from '../../config/defaults.js'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { DURATION_BUCKETS_SECONDS, STANDARD_METHODS } from '../../config/defaults.js'
 import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
 import type { CappedCounter, CappedHistogram } from '../../metrics/registry.js'
-import { routeOf } from './request-context.js'
+import type { RequestObservers } from './request-context.js'
 
 /** `GET`…`CONNECT` as they are; anything else (invented or malformed methods) is `OTHER`. */
 export function methodLabel(method: string): string {
@@ -26,7 +22,8 @@ export function bearerMatches(header: string | undefined, expected: string): boo
   return timingSafeEqual(padded, want) && given.length === want.length
 }
 
-const START = Symbol('rampart.metrics.start')
+/** Set on requests the RED metrics count (not Rampart's own paths) until they are counted. */
+const COUNTED = Symbol('rampart.metrics.counted')
 
 type RedLabels = 'method' | 'route' | 'status'
 /** The request counter and duration histogram, for code that creates their series ahead. */
@@ -34,13 +31,17 @@ export interface RedMetrics {
   requests: CappedCounter<RedLabels>
   duration: CappedHistogram<RedLabels>
 }
-type Timed = FastifyRequest & { [START]?: bigint }
+type Timed = FastifyRequest & { [COUNTED]?: boolean }
 
 /**
  * RED metrics (`http_requests_total`, `http_request_duration_seconds`, `http_requests_in_flight`)
  * and the `/metrics` endpoint. Rampart's own paths are left out of the request metrics.
  */
-export function installMetrics(app: FastifyInstance, core: Rampart): RedMetrics {
+export function installMetrics(
+  app: FastifyInstance,
+  core: Rampart,
+  observers: RequestObservers,
+): RedMetrics {
   const { metrics, config } = core
   const labelNames = ['method', 'route', 'status'] as const
   const requests = metrics.counter({
@@ -63,36 +64,29 @@ export function installMetrics(app: FastifyInstance, core: Rampart): RedMetrics 
     },
   })
 
-  app.addHook('onRequest', (request: Timed, _reply, done) => {
-    if (!isInternalPath(request.url)) {
-      request[START] = process.hrtime.bigint()
+  // Started and ended from the request context's own hooks: no hook dispatch of its own.
+  observers.add({
+    onRequest(request: Timed, internal) {
+      if (internal) return
+      request[COUNTED] = true
       inFlight++
-    }
-    done()
-  })
-
-  app.addHook('onResponse', (request: Timed, reply: FastifyReply, done) => {
-    const start = request[START]
-    if (start !== undefined) {
+    },
+    onResponse(request: Timed, reply, route, seconds) {
+      if (request[COUNTED] !== true) return
+      request[COUNTED] = false
       inFlight--
-      const labels = {
-        method: methodLabel(request.method),
-        route: routeOf(request),
-        status: reply.statusCode,
-      }
+      const labels = { method: methodLabel(request.method), route, status: reply.statusCode }
       requests.inc(labels)
-      const seconds = Number(process.hrtime.bigint() - start) / 1e9
       const traceId = request.rampartContext.traceId
       if (traceId === undefined) duration.observe(labels, seconds)
       else duration.observe(labels, seconds, { trace_id: traceId })
-    }
-    done()
+    },
   })
 
   // A client that disconnects before the response never reaches onResponse.
   app.addHook('onRequestAbort', (request: Timed, done) => {
-    if (request[START] !== undefined) {
-      request[START] = undefined
+    if (request[COUNTED] === true) {
+      request[COUNTED] = false
       inFlight--
     }
     done()

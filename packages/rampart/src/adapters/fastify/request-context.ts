@@ -10,12 +10,41 @@ export function routeOf(request: FastifyRequest): string {
 }
 
 /**
+ * What a capability that only watches requests (never answers or rejects one) does at their
+ * start and end. Observers run inside the request context's own `onRequest` and `onResponse`
+ * hooks instead of adding hooks of their own: each Fastify hook costs a dispatch (about 0.2 µs
+ * a request here), and this way the route and the latency are worked out once for all of them.
+ */
+export interface RequestObserver {
+  /** In `onRequest`, once the context exists, before any other Rampart hook. */
+  onRequest?(request: FastifyRequest, internal: boolean): void
+  /**
+   * In `onResponse`, after the access line. `route` is the template or `unmatched`; `seconds`
+   * the time from the start of the request to the end of the response (Fastify's clock).
+   */
+  onResponse?(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: string,
+    seconds: number,
+    internal: boolean,
+  ): void
+}
+
+/** Lets later capabilities watch every request through the context's hooks. */
+export interface RequestObservers {
+  add(observer: RequestObserver): void
+}
+
+/**
  * Request id, async context and the access log: the first hook to run and the last to log.
  * The context is entered in `onRequest` and entered again in `preValidation`, because body
  * parsing resumes in the socket's async context, not the request's.
  */
-export function installRequestContext(app: FastifyInstance, core: Rampart): void {
+export function installRequestContext(app: FastifyInstance, core: Rampart): RequestObservers {
   const { logger } = core
+  const starts: Array<NonNullable<RequestObserver['onRequest']>> = []
+  const ends: Array<NonNullable<RequestObserver['onResponse']>> = []
   app.decorateRequest('rampartContext', undefined as never)
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -23,6 +52,10 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): void
     request.rampartContext = ctx
     request.log = logger
     reply.header('x-request-id', ctx.requestId)
+    if (starts.length > 0) {
+      const internal = isInternalPath(request.url)
+      for (const start of starts) start(request, internal)
+    }
     runWithContext(ctx, done)
   })
 
@@ -37,17 +70,27 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): void
   app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
     const ctx = request.rampartContext
     const status = reply.statusCode
-    const level = isInternalPath(request.url) ? 'debug' : status >= 500 ? 'error' : 'info'
-    core.writeAccess(level, {
+    const internal = isInternalPath(request.url)
+    const route = ctx.route ?? routeOf(request)
+    const elapsedMs = reply.elapsedTime
+    core.writeAccess(internal ? 'debug' : status >= 500 ? 'error' : 'info', {
       request_id: ctx.requestId,
       method: request.method,
-      route: ctx.route ?? routeOf(request),
+      route,
       status,
-      latency_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+      latency_ms: Math.round(elapsedMs * 1000) / 1000,
       user_id: ctx.userId,
       trace_id: ctx.traceId,
       span_id: ctx.spanId,
     })
+    for (const end of ends) end(request, reply, route, elapsedMs / 1000, internal)
     done()
   })
+
+  return {
+    add(observer) {
+      if (observer.onRequest) starts.push(observer.onRequest.bind(observer))
+      if (observer.onResponse) ends.push(observer.onResponse.bind(observer))
+    },
+  }
 }

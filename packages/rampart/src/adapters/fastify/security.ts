@@ -15,7 +15,7 @@ import {
 } from '../../security/headers.js'
 import { jsonDepthGuard } from '../../security/json-depth.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
-import { routeOf } from './request-context.js'
+import { type RequestObservers, routeOf } from './request-context.js'
 import { securityEvents } from './security-events.js'
 import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.js'
 
@@ -38,7 +38,11 @@ function mediaType(request: FastifyRequest): string {
  * Slot 4 of the plugin: client IP, security headers, body and upload limits, JSON depth,
  * error pages and security events.
  */
-export async function installSecurity(app: FastifyInstance, core: Rampart): Promise<void> {
+export async function installSecurity(
+  app: FastifyInstance,
+  core: Rampart,
+  observers: RequestObservers,
+): Promise<void> {
   const { config, logger, limits } = core
 
   const clientIp = createClientIpResolver(config.trustedProxies)
@@ -155,15 +159,16 @@ export async function installSecurity(app: FastifyInstance, core: Rampart): Prom
     done(null, payload.pipe(guard))
   })
 
+  // Watched from the request context's onResponse hook (no dispatch of its own).
   const events = securityEvents(core)
-  app.addHook('onResponse', (request, reply, done) => {
-    if (!events.reported(request)) {
+  observers.add({
+    onResponse(request, reply) {
+      if (reply.statusCode < 400 || events.reported(request)) return
       const sensitive =
         request.routeOptions.config?.sensitive === true ||
         isSensitivePath(request.url, config.sensitivePaths)
       const kind = securityEventOf(reply.statusCode, sensitive)
       if (kind !== undefined) events.report(request, kind, { status: reply.statusCode })
-    }
-    done()
+    },
   })
 }
