@@ -18,10 +18,16 @@ async function renderSuite(): Promise<string> {
     labelNames: ['route', 'status'],
     registers: [plain],
   })
+  // 1,000 routes × 10 statuses: 10,000 distinct label sets.
   for (let i = 0; i < series; i++) {
-    c.inc({ route: `/r/${i % 1000}`, status: 200 + (i % 10) })
-    pc.labels(`/r/${i % 1000}`, String(200 + (i % 10))).inc()
+    const route = `/r/${i % 1000}`
+    const status = 200 + Math.floor(i / 1000)
+    c.inc({ route, status })
+    pc.labels(route, String(status)).inc()
   }
+  const rendered = (await plain.metrics()).split('\n').filter((l) => l.startsWith('bench_'))
+  if (rendered.length !== series)
+    throw new Error(`render bench: expected ${series} series, prom-client has ${rendered.length}`)
   const variants: Array<[string, () => Promise<unknown>]> = [
     ['prom-client text (peer)', () => plain.metrics()],
     ['rampart text 0.0.4', () => rampart.render(false)],

@@ -159,13 +159,32 @@ for (const { name, url } of DATABASES)
     it('keeps an audit chain that `rampart audit verify` accepts, with the approve row', async () => {
       const env = { ...process.env, SECRET_KEY: SECRET, DATA_DIR: t.dataDir }
       const db = `sqlite:${join(t.dataDir, 'audit.db')}`
-      const verify = await run(process.execPath, [CLI, 'audit', 'verify', '--db', db], { env })
-      expect(verify.stdout).toMatch(/verified \d+ rows, head [0-9a-f]{64}/)
+      const verify = await run(process.execPath, [CLI, 'audit', 'verify', '--list', '--db', db], {
+        env,
+      })
+      // execFile rejects on a non-zero exit, so reaching here means verify exited 0.
+      const lines = verify.stdout.trim().split('\n')
+      const summary = lines.pop() as string
+      const listed = lines.map((l) => {
+        const [id, at, actor, action, target, outcome] = l.split('\t')
+        return { id: Number(id), at, actor, action, target, outcome }
+      })
+      // Every row listed, in chain order, and the summary counts exactly those.
+      expect(listed.map((r) => r.id)).toEqual(listed.map((_, i) => i + 1))
+      expect(summary).toMatch(new RegExp(`^verified ${listed.length} rows, head [0-9a-f]{64}$`))
+      // verify lists the approve row: the checker approved it.
+      expect(listed.filter((r) => r.action === 'request.approved')).toEqual([
+        expect.objectContaining({
+          actor: expect.stringMatching(/^(?!-$)\S+$/),
+          outcome: 'success',
+        }),
+      ])
       const exported = await run(process.execPath, [CLI, 'audit', 'export', '--db', db], { env })
       const rows = exported.stdout
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as { action: string; outcome: string; target: string })
+      expect(rows).toHaveLength(listed.length)
       const approved = rows.filter((r) => r.action === 'request.approved')
       expect(approved).toHaveLength(1)
       expect(approved[0]?.outcome).toBe('success')

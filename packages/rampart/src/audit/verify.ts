@@ -12,6 +12,8 @@ export interface VerifyOptions {
   expectHead?: string
   /** A signed checkpoint from the logs: row `row_id` must exist with hash `head`. */
   checkpoint?: Checkpoint
+  /** Called with each row once it verified, in chain order. */
+  onRow?: (row: AuditRow) => void
   /** Called after each page with the rows checked so far. */
   onProgress?: (checked: number) => void
   /** Rows per read. Default 10,000. */
@@ -58,6 +60,7 @@ export async function verifyChain(
       if (bad) return { ok: false, rows, badRow: row.id, reason: bad }
       if (expectHead !== undefined && row.hash === expectHead) seenExpected = true
       if (options.checkpoint && row.id === Number(options.checkpoint.row_id)) checkpointRow = row
+      options.onRow?.(row)
       prev = row
       rows++
     }

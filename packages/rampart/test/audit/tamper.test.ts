@@ -139,6 +139,13 @@ describe.each(targets)(
       expect(r.stdout).toMatch(/^first bad row: 3: prev_hash does not match row 2/)
     })
 
+    it('the first rows deleted', async () => {
+      await t.exec('delete from T where id <= 3')
+      const r = await verify()
+      expect(r.code).toBe(1)
+      expect(r.stdout).toMatch(/^first bad row: 4: the chain starts at row 4, not 1/)
+    })
+
     it('a changed details', async () => {
       await t.exec(`update T set details = '{"i":99}' where id = 8`)
       const r = await verify()

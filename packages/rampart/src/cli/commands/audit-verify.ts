@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { Checkpoint } from '../../audit/canonical.js'
+import type { AuditRow, Checkpoint } from '../../audit/canonical.js'
 import { verifyChain } from '../../audit/verify.js'
 import { RampartError } from '../../errors/rampart-error.js'
 import { auditTarget, openExisting, TARGET_OPTIONS, TARGET_USAGE } from '../audit-target.js'
@@ -43,7 +43,7 @@ function readCheckpointFile(path: string): string {
 export const command: Command = {
   name: 'audit verify',
   summary: 'check the audit hash chain; print rows checked and the head to pin',
-  usage: `Usage: rampart audit verify [--expect-head <hex>] [--checkpoint <json-or-file>] [--db <url>]
+  usage: `Usage: rampart audit verify [--expect-head <hex>] [--checkpoint <json-or-file>] [--list] [--db <url>]
 
 Recomputes every row's HMAC and link from the first row. Prints "verified N rows, head <hex>"
 and exits 0, or prints "first bad row: <id>" and why and exits 1.
@@ -52,6 +52,8 @@ and exits 0, or prints "first bad row: <id>" and why and exits 1.
                              still be in the chain (catches rows deleted from the end)
   --checkpoint <json|file>   a signed audit.checkpoint log line, or a log file (the last
                              checkpoint in it is used); its row must exist with that hash
+  --list                     also print each verified row: id, time, actor, action, target,
+                             outcome (tab-separated), before the result line
 ${TARGET_USAGE}`,
   async run(argv: string[], io: CommandIO): Promise<number> {
     const { values } = parseArgs({
@@ -60,6 +62,7 @@ ${TARGET_USAGE}`,
         ...TARGET_OPTIONS,
         'expect-head': { type: 'string' },
         checkpoint: { type: 'string' },
+        list: { type: 'boolean', default: false },
       },
       strict: true,
     })
@@ -79,6 +82,14 @@ ${TARGET_USAGE}`,
         ...(expectHead ? { expectHead } : {}),
         ...(checkpoint ? { checkpoint } : {}),
         onProgress: (n) => bar.update(n),
+        ...(values.list
+          ? {
+              onRow: (row: AuditRow) =>
+                io.stdout.write(
+                  `${[row.id, row.at, row.actor ?? '-', row.action, row.target ?? '-', row.outcome].join('\t')}\n`,
+                ),
+            }
+          : {}),
       })
       bar.finish()
       if (result.ok) {
