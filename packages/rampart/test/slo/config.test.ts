@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
+import type { SloConfig } from '../../src/slo/options.js'
 import { defineConfig } from '../../src/slo/options.js'
 import { generateRules } from '../../src/slo/rules.js'
-import { cli, tempDir, writeTemp } from './support.js'
+import { AIRLOCK_CONFIG_FILE, cli, tempDir, writeTemp } from './support.js'
 
 const base = (slo: object, extra: object = {}) =>
   `export default ${JSON.stringify({ service: 'shop', ...extra, slos: [slo] })}\n`
@@ -56,6 +57,25 @@ describe('SLO config validation (one clear line, exit != 0)', () => {
       }
     })
   }
+
+  it('refuses airlock’s own config with a misspelled SLO route (its routes list is checked)', async () => {
+    const { default: airlock } = (await import(AIRLOCK_CONFIG_FILE)) as { default: SloConfig }
+    const typo = {
+      ...airlock,
+      slos: airlock.slos.map((s) =>
+        s.route === 'POST /login' ? { ...s, route: 'POST /logn' } : s,
+      ),
+    }
+    const file = writeTemp(dir, 'airlock-typo.mjs', `export default ${JSON.stringify(typo)}\n`)
+    const r = await cli(['slo', 'rules', '--config', file], dir)
+    expect(r.code).toBe(1)
+    expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    expect(r.stderr).toMatch(
+      /\(login-latency\): "POST \/logn" is not a route of airlock; its routes: GET \/, /,
+    )
+    // The real file passes.
+    expect((await cli(['slo', 'rules', '--config', AIRLOCK_CONFIG_FILE], dir)).code).toBe(0)
+  })
 
   it('names a missing config file, and a file without a default export', async () => {
     const missing = await cli(['slo', 'rules'], dir)

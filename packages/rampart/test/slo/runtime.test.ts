@@ -18,14 +18,14 @@ const slo = (route: string) =>
     ],
   })
 
-async function build(route: string, service?: string) {
+async function build(route: string, service?: string, routes?: string[]) {
   const app = Fastify()
   apps.push(app)
   const logs = logCapture()
   await app.register(rampart, {
     logLevel: 'info',
     logDestination: logs.stream,
-    slo: slo(route),
+    slo: routes === undefined ? slo(route) : { ...slo(route), routes },
     ...(service === undefined ? {} : { service }),
   })
   app.get('/items/:id', async (request) => ({ id: (request.params as { id: string }).id }))
@@ -75,6 +75,22 @@ describe('the running service reads rampart.config.ts', () => {
     const { app } = await build('POST /items/:id')
     await expect(app.ready()).rejects.toThrow(
       'SLO item-latency: "POST /items/:id" is not a route of orders',
+    )
+  })
+
+  it('starts when the config’s routes list matches the app’s routes (HEAD and Rampart’s own aside)', async () => {
+    const { app } = await build('GET /items/:id', undefined, ['GET /items/:id', 'POST /items'])
+    await expect(app.ready()).resolves.toBeDefined()
+  })
+
+  it('fails start-up naming each route the routes list has and the app lacks, and the reverse', async () => {
+    const { app } = await build('GET /items/:id', undefined, [
+      'GET /items/:id',
+      'DELETE /items/:id',
+      '/orders',
+    ])
+    await expect(app.ready()).rejects.toThrow(
+      "rampart.config.ts routes differ from the app's: not routes of orders: DELETE /items/:id, /orders; routes not listed: POST /items",
     )
   })
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify'
+import { isInternalPath } from '../../config/defaults.js'
 import type { Rampart } from '../../core/rampart.js'
 import { RampartError } from '../../errors/rampart-error.js'
 import { HTTP_METHODS, parseRoute, type SloConfig } from '../../slo/options.js'
@@ -14,7 +15,8 @@ const ZERO_STATUSES = ['200', '500'] as const
 /**
  * Connects the running service to its `rampart.config.ts`. When the app is ready, every SLO
  * route must be one of its routes, or start-up fails naming the SLO: the CLI cannot see the
- * routes, the running app can. Then the request and duration series of each SLO route are
+ * routes, the running app can. A `routes` list, which the CLI checks SLO routes against, must
+ * match the routes the service registered after Rampart. Then the request and duration series of each SLO route are
  * created at 0. Prometheus' `rate()` needs two samples of a series, so a series whose first
  * scrape already shows its first request never shows that request as an increase: a route
  * hit once after a deploy would read as no traffic, or its latency SLI as NaN.
@@ -32,7 +34,16 @@ export function installSlo(
       { event: 'config.warning' },
       `rampart.config.ts declares service "${slo.service}" but the service runs as "${service}": the generated SLO rules select job="${slo.service}"`,
     )
+  // The routes registered after Rampart (the service's own; HEAD twins of GET routes left out),
+  // to hold `routes` to the truth.
+  const registered: string[] = []
+  if (slo.routes !== undefined)
+    app.addHook('onRoute', (route) => {
+      if (isInternalPath(route.url)) return
+      for (const m of [route.method].flat()) if (m !== 'HEAD') registered.push(`${m} ${route.url}`)
+    })
   app.addHook('onReady', async () => {
+    if (slo.routes !== undefined) checkRouteList(slo.routes, registered, service)
     for (const s of slo.slos) {
       if (s.route === undefined) continue
       const { method, path } = parseRoute(s.route)
@@ -51,4 +62,28 @@ export function installSlo(
         }
     }
   })
+}
+
+/**
+ * `routes` in rampart.config.ts is what lets the CLI refuse an SLO on a route that does not
+ * exist; a list that drifted from the app would make that check wrong, so start-up fails on
+ * any difference, naming each route to add or remove.
+ */
+function checkRouteList(listed: readonly string[], registered: readonly string[], service: string) {
+  const covers = (entry: string, route: string) => {
+    const want = parseRoute(entry)
+    const [method, path] = route.split(' ') as [string, string]
+    return want.path === path && (want.method === undefined || want.method === method)
+  }
+  const stale = listed.filter((entry) => !registered.some((r) => covers(entry, r)))
+  const missing = registered.filter((r) => !listed.some((entry) => covers(entry, r)))
+  if (stale.length === 0 && missing.length === 0) return
+  const parts = [
+    ...(stale.length ? [`not routes of ${service}: ${stale.join(', ')}`] : []),
+    ...(missing.length ? [`routes not listed: ${missing.join(', ')}`] : []),
+  ]
+  throw new RampartError(
+    'ERR_RAMPART_SLO',
+    `rampart.config.ts routes differ from the app's: ${parts.join('; ')}`,
+  )
 }
