@@ -1,108 +1,105 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { cpSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { runTs } from '../support/child.js'
+import { startAirlock } from '../support/airlock.js'
+import { startPrometheus, until } from '../support/prometheus.js'
 import { service } from '../support/services.js'
-import { REPO_ROOT, tempDir } from './support.js'
+import { REPO_ROOT } from './support.js'
 
 const PROMETHEUS = service('PROMETHEUS_BIN')
-// A Fastify app with rampart/fastify and a route that answers 500: it stands in for airlock,
-// which has no route that fails on demand; the rules are airlock's generated ops/ rules.
-const SERVER = new URL('../fixtures/slow-server.ts', import.meta.url).pathname
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer()
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number }
-      srv.close(() => resolve(port))
-    })
-    srv.on('error', reject)
-  })
-}
-
-async function until<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 40_000,
-): Promise<T> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await fn().catch(() => undefined)
-    if (v !== undefined) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
+/** A one-file multipart body, as a browser sends it. */
+function multipart(content: string): { body: Buffer; type: string } {
+  const boundary = '----rampart-prometheus-test'
+  const body = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\nContent-Type: text/csv\r\n\r\n${content}\r\n--${boundary}--\r\n`,
+  )
+  return { body, type: `multipart/form-data; boundary=${boundary}` }
 }
 
 describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules", () => {
-  it('records an error ratio equal to the share of 5xx the test sent', async () => {
-    const app = runTs(SERVER)
-    const dir = tempDir()
-    let prom: ChildProcess | undefined
+  it('records an error ratio equal to the share of 5xx the test sent to airlock', async () => {
+    const airlock = await startAirlock({ seedDemoUsers: true })
+    const prom = await startPrometheus(PROMETHEUS as string, {
+      job: 'airlock',
+      target: airlock.host,
+      ruleFiles: [
+        {
+          name: 'airlock.rules.yml',
+          text: readFileSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), 'utf8'),
+        },
+      ],
+    })
     try {
-      const appPort = await app.port
-      const promPort = await freePort()
-      cpSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), join(dir, 'airlock.rules.yml'))
-      writeFileSync(
-        join(dir, 'prometheus.yml'),
-        `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [airlock.rules.yml]\nscrape_configs:\n  - job_name: airlock\n    static_configs:\n      - targets: ['127.0.0.1:${appPort}']\n`,
-      )
-      prom = spawn(
-        PROMETHEUS as string,
-        [
-          `--config.file=${join(dir, 'prometheus.yml')}`,
-          `--storage.tsdb.path=${join(dir, 'data')}`,
-          `--web.listen-address=127.0.0.1:${promPort}`,
-        ],
-        { stdio: 'ignore' },
-      )
-      const query = async (q: string) => {
-        const res = await fetch(
-          `http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`,
-        )
-        const body = (await res.json()) as { data: { result: Array<{ value: [number, string] }> } }
-        return body.data.result.map((r) => Number(r.value[1]))
-      }
-      const get = (path: string) =>
-        fetch(`http://127.0.0.1:${appPort}${path}`).then((r) => r.status)
+      const total = async () => (await prom.query('sum(http_requests_total{job="airlock"})'))[0]
       await until('the first scrape', async () =>
-        (await query('up{job="airlock"}'))[0] === 1 ? true : undefined,
+        (await prom.query('up{job="airlock"}'))[0] === 1 ? true : undefined,
       )
+      // A researcher's token and a draft request to upload files to.
+      const tokenRes = await fetch(`${airlock.url}/api/v1/tokens`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'researcher', password: 'airlock-demo' }),
+      })
+      expect(tokenRes.status).toBe(201)
+      const auth = {
+        authorization: `Bearer ${((await tokenRes.json()) as { token: string }).token}`,
+      }
+      const created = await fetch(`${airlock.url}/api/v1/requests`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'Tables', direction: 'egress', justification: 'Paper' }),
+      })
+      expect(created.status).toBe(201)
+      const { id } = (await created.json()) as { id: string }
 
-      // Create both series and let Prometheus scrape them first: rate() cannot see increments
-      // that happened before a series' first sample (research note, pitfall 5).
-      for (let i = 0; i < 20; i++)
-        expect([await get('/items/1'), await get('/boom')]).toEqual([200, 500])
-      await until('the warm-up', async () =>
-        (await query('sum(http_requests_total{job="airlock"})'))[0] === 40 ? true : undefined,
-      )
+      // The fault: the uploads directory's place is taken by a file (a full or broken disk
+      // would do the same), so every upload fails with a 500 and everything else still works.
+      rmSync(join(airlock.dataDir, 'uploads'), { recursive: true, force: true })
+      writeFileSync(join(airlock.dataDir, 'uploads'), 'not a directory')
+      const css = async () => {
+        const res = await fetch(`${airlock.url}/static/airlock.css`)
+        await res.arrayBuffer()
+        return res.status
+      }
+      const upload = async () => {
+        const { body, type } = multipart('a,b\n1,2\n')
+        const res = await fetch(`${airlock.url}/api/v1/requests/${id}/files`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': type },
+          body,
+        })
+        await res.arrayBuffer()
+        return res.status
+      }
+
+      // Create the 200 and 500 series and let Prometheus scrape them first: rate() cannot see
+      // increments made before a series' first sample (research note, pitfall 5).
+      for (let i = 0; i < 10; i++) expect([await css(), await upload()]).toEqual([200, 500])
+      const before = 2 + 20
+      await until('the warm-up', async () => ((await total()) === before ? true : undefined))
       await new Promise((r) => setTimeout(r, 3000))
 
-      const ok = 75
-      const failed = 25
+      const ok = 60
+      const failed = 20
       for (let i = 0; i < ok + failed; i++)
-        expect(await get(i % 4 === 3 ? '/boom' : `/items/${i}`)).toBe(i % 4 === 3 ? 500 : 200)
+        expect(i % 4 === 3 ? await upload() : await css()).toBe(i % 4 === 3 ? 500 : 200)
       await until('the traffic', async () =>
-        (await query('sum(http_requests_total{job="airlock"})'))[0] === 140 ? true : undefined,
+        (await total()) === before + ok + failed ? true : undefined,
       )
 
       const share = failed / (ok + failed)
       const sel = '{rampart_service="airlock",rampart_slo="availability"}'
       const ratio = await until('the recording rule', async () => {
-        const [v] = await query(`slo:sli_error:ratio_rate5m${sel}`)
+        const [v] = await prom.query(`slo:sli_error:ratio_rate5m${sel}`)
         return v !== undefined && Math.abs(v - share) < 1e-9 ? v : undefined
       })
       expect(ratio).toBeCloseTo(share, 9)
-      const [hour] = await query(`slo:sli_error:ratio_rate1h${sel}`)
+      const [hour] = await prom.query(`slo:sli_error:ratio_rate1h${sel}`)
       expect(hour).toBeCloseTo(share, 9)
     } finally {
-      prom?.kill('SIGTERM')
-      app.kill('SIGTERM')
-      await app.exited
-      rmSync(dir, { recursive: true, force: true })
+      prom.stop()
+      await airlock.close()
     }
   }, 90_000)
 })
