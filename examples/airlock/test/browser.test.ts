@@ -51,7 +51,10 @@ for (const { name, url } of DATABASES)
       await t?.close()
     })
 
+    // Every page the walk-through shows is screenshotted, and every form on it carries the
+    // CSRF token (the steps below also assert how many forms each page has).
     async function shot(page: Page, step: string): Promise<void> {
+      await expectCsrfInEveryForm(page)
       await page.screenshot({ path: join(ARTIFACTS, `${name}-${step}.png`), fullPage: true })
     }
 

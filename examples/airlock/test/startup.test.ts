@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { afterAll, describe, expect, it } from 'vitest'
 
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname
@@ -24,7 +25,7 @@ function freePort(): Promise<number> {
 
 function start(
   env: Record<string, string>,
-): ChildProcess & { out: () => string; err: () => string } {
+): ChildProcess & { out: () => string; err: () => string; dataDir: string } {
   const dataDir = mkdtempSync(join(tmpdir(), 'airlock-start-'))
   dirs.push(dataDir)
   const child = spawn(process.execPath, ['--conditions=rampart-source', '--import', 'tsx', MAIN], {
@@ -39,7 +40,7 @@ function start(
   child.stderr?.on('data', (d) => {
     err += d
   })
-  return Object.assign(child, { out: () => out, err: () => err })
+  return Object.assign(child, { out: () => out, err: () => err, dataDir })
 }
 
 function exited(child: ChildProcess, timeoutMs = 20_000): Promise<number | null> {
@@ -142,6 +143,15 @@ describe('airlock process', () => {
     expect(await exited(child)).toBe(0)
     expect(child.out()).toContain('"event":"user.bootstrapped"')
     expect(child.out()).not.toContain('first-admin-password')
+    // The users table holds the bootstrapped admin and nobody else.
+    const db = new Database(join(child.dataDir, 'airlock.db'), { readonly: true })
+    try {
+      expect(db.prepare('select username, role from users').all()).toEqual([
+        { username: 'admin', role: 'admin' },
+      ])
+    } finally {
+      db.close()
+    }
   })
 
   it('LOG_LEVEL=loud exits ≠ 0 naming the allowed levels', async () => {
