@@ -37,7 +37,6 @@ async function roundTrips(
   n: number,
 ): Promise<{ requests: number; commands: string[] }> {
   process.env.BENCH_STORE = url
-  process.env.RATE_LIMIT_READ_PER_MINUTE = '1000000'
   process.env.SECRET_KEY ??= 'b'.repeat(40)
   const { default: build } = await import('./servers/ratelimit-rampart-only.js')
   const app = await build()
@@ -82,7 +81,6 @@ export default async function run(): Promise<{ markdown: string }> {
   try {
     const env = {
       BENCH_STORE: url,
-      RATE_LIMIT_READ_PER_MINUTE: '1000000',
       SECRET_KEY: 'b'.repeat(40),
     }
     const { markdown } = await runHttpSuite({

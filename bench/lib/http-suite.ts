@@ -127,8 +127,9 @@ const median = (xs: number[]): number => {
 export async function runHttpSuite(
   suite: HttpSuite,
 ): Promise<{ results: VariantResult[]; markdown: string }> {
-  const rounds = suite.rounds ?? 5
-  const seconds = suite.durationSeconds ?? 5
+  // BENCH_ROUNDS / BENCH_SECONDS override every suite's, for a tighter median on a noisy machine.
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 0) || (suite.rounds ?? 5)
+  const seconds = Number(process.env.BENCH_SECONDS ?? 0) || (suite.durationSeconds ?? 5)
   const running = new Map<string, Running>()
   for (const v of suite.variants) running.set(v.name, await startServer(v))
   const results = new Map<string, VariantResult>(

@@ -2,14 +2,14 @@
 import rateLimit from '@fastify/rate-limit'
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
-import { jsonRoutes } from './routes.js'
+import { BENCH_LIMIT_PER_MINUTE, jsonRoutes } from './routes.js'
 
 export default async function build() {
   const app = Fastify({ logger: false })
   const store = process.env.BENCH_STORE ?? 'memory'
   await app.register(rateLimit, {
     global: false,
-    max: Number(process.env.RATE_LIMIT_READ_PER_MINUTE ?? 300),
+    max: BENCH_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
     ...(store === 'memory' ? {} : { redis: new Redis(store, { enableOfflineQueue: false }) }),
   })

@@ -3,12 +3,12 @@
 import Fastify from 'fastify'
 import { Redis } from 'ioredis'
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible'
-import { jsonRoutes } from './routes.js'
+import { BENCH_LIMIT_PER_MINUTE, jsonRoutes } from './routes.js'
 
 export default async function build() {
   const app = Fastify({ logger: false })
   const store = process.env.BENCH_STORE ?? 'memory'
-  const points = Number(process.env.RATE_LIMIT_READ_PER_MINUTE ?? 300)
+  const points = BENCH_LIMIT_PER_MINUTE
   const limiter =
     store === 'memory'
       ? new RateLimiterMemory({ points, duration: 60 })

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import { installRateLimit } from '../../packages/rampart/src/adapters/fastify/ratelimit.js'
 import { createRampart } from '../../packages/rampart/src/core/rampart.js'
-import { benchLogDestination, jsonRoutes } from './routes.js'
+import { BENCH_LIMIT_PER_MINUTE, benchLogDestination, jsonRoutes } from './routes.js'
 
 export default async function build() {
   const app = Fastify({ logger: false })
@@ -9,7 +9,10 @@ export default async function build() {
     service: 'bench',
     logFormat: 'json',
     logDestination: benchLogDestination('rampart'),
-    rateLimit: { store: process.env.BENCH_STORE ?? 'memory' },
+    rateLimit: {
+      store: process.env.BENCH_STORE ?? 'memory',
+      policies: { read: { perMinute: BENCH_LIMIT_PER_MINUTE } },
+    },
   })
   app.decorate('rampart', core)
   await installRateLimit(app, core)

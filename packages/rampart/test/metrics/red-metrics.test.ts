@@ -110,6 +110,13 @@ describe('RED metrics', () => {
       10_000,
     )
     expect(text).not.toMatch(/method="(PROPFIND|X[0-9A-Z]+METHOD)"/)
+    // The 500 WebDAV-style requests reached the app and were counted under OTHER; the 500
+    // invented ones were refused by Node's HTTP parser (400) before any route or metric.
+    expect(sample(text, 'http_requests_total{method="OTHER",route="unmatched",status="404"}')).toBe(
+      500,
+    )
+    // The duration histogram holds the same two label sets, not one per path or method.
+    expect(seriesCount(text, 'http_request_duration_seconds_count')).toBeLessThanOrEqual(2)
   })
 })
 
