@@ -275,7 +275,6 @@ export function generateDashboard(config: SloConfig) {
           label: 'Prometheus',
           type: 'datasource',
           query: 'prometheus',
-          current: {},
           hide: 0,
         },
       ],

@@ -10,6 +10,7 @@ import { dashboardExpressions, generateDashboard } from '../../src/slo/dashboard
 import { grafanaDashboardSchema } from '../../src/slo/dashboard-schema.js'
 import { loadConfig } from '../../src/slo/load-config.js'
 import { generateRules } from '../../src/slo/rules.js'
+import { grafanaSchemaErrors } from './grafana-types.js'
 import { AIRLOCK_CONFIG_FILE, REPO_ROOT, VARIED } from './support.js'
 
 /** Error nodes (⚠) the PromQL grammar of Prometheus' own UI finds in an expression. */
@@ -49,6 +50,7 @@ describe('Grafana dashboard', () => {
       const dashboard = generateDashboard(config)
       const result = grafanaDashboardSchema.safeParse(dashboard)
       expect(result.error?.issues ?? []).toEqual([])
+      expect(grafanaSchemaErrors(dashboard)).toEqual([])
       const exprs = dashboardExpressions(dashboard)
       expect(exprs.length).toBeGreaterThan(10)
       for (const e of exprs) expect(promqlErrors(e), e).toEqual([])
@@ -56,6 +58,18 @@ describe('Grafana dashboard', () => {
         expect(promqlErrors(r.expr), r.expr).toEqual([])
     })
   }
+
+  it("Grafana's schema check catches a wrong type, an unknown field and a missing required one", () => {
+    const dashboard = generateDashboard(VARIED) as unknown as Record<string, unknown>
+    expect(grafanaSchemaErrors({ ...dashboard, graphTooltip: 'shared' }).join('\n')).toMatch(
+      /graphTooltip/,
+    )
+    expect(grafanaSchemaErrors({ ...dashboard, dashboardColour: 'red' }).join('\n')).toMatch(
+      /dashboardColour/,
+    )
+    const { schemaVersion: _, ...noVersion } = dashboard
+    expect(grafanaSchemaErrors(noVersion).join('\n')).toMatch(/schemaVersion/)
+  })
 
   it('has the panels of the issue, with the SLO thresholds drawn on the latency panels', async () => {
     const { config } = await loadConfig(REPO_ROOT, AIRLOCK_CONFIG_FILE)
