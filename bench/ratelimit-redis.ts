@@ -1,20 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
+import { freePort } from '../packages/rampart/test/support/free-port.js'
 import { runHttpSuite } from './lib/http-suite.js'
 
 // Rate limiting (issue 6), Redis stores: request throughput with limiting on, and the number of
 // Redis round trips per request, which must be exactly 1 (the bench fails otherwise). Uses a
 // redis-server of its own (REDIS_SERVER_BIN, default redis-server) on a spare port.
-
-function sparePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 function startRedis(port: number): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
@@ -75,7 +66,7 @@ async function roundTrips(
 }
 
 export default async function run(): Promise<{ markdown: string }> {
-  const port = await sparePort()
+  const port = await freePort()
   const redis = await startRedis(port)
   const url = `redis://127.0.0.1:${port}`
   try {

@@ -1,17 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
-
-/** A spare TCP port on 127.0.0.1 (asked of the kernel, then released). */
-export function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** A throw-away redis-server this test owns: no persistence, stopped and started at will. */
 export class OwnRedis {

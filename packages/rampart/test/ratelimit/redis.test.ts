@@ -1,9 +1,10 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createRedisStore, type RedisStore } from '../../src/ratelimit/index.js'
+import { freePort } from '../support/free-port.js'
 import { service } from '../support/services.js'
 import { metricValue, randomName, type TestApp, testApp } from './app.js'
-import { OwnRedis, sparePort } from './redis-server.js'
+import { OwnRedis } from './redis-server.js'
 import { commandsDuring } from './round-trips.js'
 import { storeContract } from './store-contract.js'
 
@@ -49,7 +50,7 @@ describe.skipIf(!bin)('Redis stopped mid-test (a redis-server of our own)', () =
   let redis: OwnRedis
   const apps: TestApp[] = []
   beforeAll(async () => {
-    redis = new OwnRedis(bin as string, await sparePort())
+    redis = new OwnRedis(bin as string, await freePort())
     await redis.start()
   })
   afterEach(async () => {
@@ -84,7 +85,7 @@ describe.skipIf(!bin)('Redis stopped mid-test (a redis-server of our own)', () =
   })
 
   it('starts while Redis is down, answers by the store-error policy, and counts once it is up', async () => {
-    const late = new OwnRedis(bin as string, await sparePort())
+    const late = new OwnRedis(bin as string, await freePort())
     try {
       const t = await testApp({
         service: randomName(),

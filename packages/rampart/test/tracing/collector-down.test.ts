@@ -1,18 +1,10 @@
-import { createServer } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rampart } from '../../src/adapters/fastify/index.js'
 import { tracingRuntime } from '../../src/tracing/state.js'
+import { freePort } from '../support/free-port.js'
 import { hammer, sample } from '../support/load.js'
 import { type LogCapture, logCapture } from '../support/log-capture.js'
-
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((r) => server.close(() => r()))
-  return port
-}
 
 describe('tracing with the collector down', () => {
   let app: FastifyInstance
@@ -20,7 +12,7 @@ describe('tracing with the collector down', () => {
   let base: string
 
   beforeAll(async () => {
-    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${await closedPort()}`
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${await freePort()}`
     process.env.OTEL_BSP_SCHEDULE_DELAY = '20'
     process.env.OTEL_EXPORTER_OTLP_TIMEOUT = '500'
     logs = logCapture()
