@@ -7,7 +7,13 @@ const port = Number(process.env.PORT ?? 3000)
 const host = process.env.HOST ?? '127.0.0.1'
 
 /** What a new user needs on screen: where to go and how to sign in. */
-function banner(url: string, demoUsers: boolean, tracing: boolean, database: string): string {
+function banner(
+  url: string,
+  demoUsers: boolean,
+  tracing: boolean,
+  console: boolean,
+  database: string,
+): string {
   const lines = ['', `  airlock is running on ${url}`, `  database: ${database}`]
   if (demoUsers)
     lines.push(
@@ -18,7 +24,7 @@ function banner(url: string, demoUsers: boolean, tracing: boolean, database: str
       '    admin        manages users',
     )
   lines.push('', `  metrics:      ${url}/metrics`)
-  // The ops console (/_rampart) is not built yet; do not advertise it.
+  if (console) lines.push(`  ops console:  ${url}/_rampart`)
   lines.push(
     `  tracing:      ${tracing ? 'on' : 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to turn it on)'}`,
   )
@@ -43,12 +49,15 @@ try {
   logger.info({ event: 'service.started', url }, `airlock listening on ${url}`)
   const demo = config.nodeEnv === 'development'
   if (process.stdout.isTTY || config.logFormat === 'pretty')
-    process.stdout.write(banner(url, demo, config.tracing.enabled, app.airlock.databaseUrl))
+    process.stdout.write(
+      banner(url, demo, config.tracing.enabled, config.console.enabled, app.airlock.databaseUrl),
+    )
   else
     logger.info({
       event: 'service.ready',
       url,
       tracing: config.tracing.enabled,
+      console: config.console.enabled ? `${url}/_rampart` : null,
       demo_users: demo ? ['researcher', 'checker', 'admin'] : [],
     })
   // SIGINT/SIGTERM: Rampart drains in-flight requests, closes stores, flushes logs and exits.

@@ -163,4 +163,19 @@ for (const { name, url } of DATABASES)
       await shot(page, '10-admin-users')
       await ctx.close()
     })
+
+    it('the ops console shows the workflow’s traffic and airlock’s SLOs', async () => {
+      const page = await browser.newPage()
+      const violations: string[] = []
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) violations.push(m.text())
+      })
+      await page.goto(`${base}/_rampart`)
+      expect(await page.textContent('h1')).toBe('airlock')
+      expect(await page.locator('td', { hasText: 'login-latency' }).count()).toBe(1)
+      expect(await page.locator('code', { hasText: '/requests/:id' }).count()).toBeGreaterThan(0)
+      expect(violations).toEqual([])
+      await shot(page, '11-ops-console')
+      await page.close()
+    })
   })

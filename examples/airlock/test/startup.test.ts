@@ -77,7 +77,7 @@ describe('airlock process', () => {
     expect(err).toContain('SECRET_KEY')
   })
 
-  it('in development creates DATA_DIR, seeds the demo users and prints URL, logins, metrics and tracing state', async () => {
+  it('in development creates DATA_DIR, seeds the demo users and prints URL, logins, metrics, console and tracing state', async () => {
     const port = await freePort()
     const dataDir = join(mkdtempSync(join(tmpdir(), 'airlock-fresh-')), 'data')
     dirs.push(dataDir)
@@ -89,7 +89,10 @@ describe('airlock process', () => {
     for (const user of ['researcher', 'checker', 'admin']) expect(out).toContain(user)
     expect(out).toContain(`http://127.0.0.1:${port}/metrics`)
     expect(out).toMatch(/tracing: +off \(set OTEL_EXPORTER_OTLP_ENDPOINT/)
-    expect(out).not.toContain('/_rampart')
+    expect(out).toContain(`ops console:  http://127.0.0.1:${port}/_rampart`)
+    const consolePage = await fetch(`http://127.0.0.1:${port}/_rampart`)
+    expect(consolePage.status).toBe(200)
+    expect(await consolePage.text()).toContain('<h1>airlock</h1>')
     expect(existsSync(join(dataDir, 'airlock.db'))).toBe(true)
     const login = await fetch(`http://127.0.0.1:${port}/api/v1/tokens`, {
       method: 'POST',

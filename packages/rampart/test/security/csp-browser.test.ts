@@ -61,6 +61,13 @@ describe.skipIf(!chromiumPath)('CSP in a real browser', () => {
     }
   })
 
+  it('the ops console renders with its same-origin stylesheet and no CSP violation', async () => {
+    await fetch(`${base}/nowhere`)
+    const { violations, background } = await visit('/_rampart')
+    expect(violations).toEqual([])
+    expect(background).toBe('rgb(246, 247, 249)')
+  })
+
   it('an inline style without the hash is blocked (the policy is live)', async () => {
     const { violations, color } = await visit('/inline')
     expect(violations.length).toBeGreaterThan(0)

@@ -3,6 +3,7 @@ import fp from 'fastify-plugin'
 import type { RampartOptions } from '../../config/options.js'
 import { createRampart } from '../../core/rampart.js'
 import { installAudit } from './audit.js'
+import { installConsole } from './console.js'
 import { installCsrf } from './csrf.js'
 import { installHealth } from './health.js'
 import { installMetrics } from './metrics.js'
@@ -39,10 +40,11 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   const observers = installRequestContext(app, core)
   // 2. tracing (server span around everything after it)
   await installTracing(app, core)
-  // 3. metrics, /metrics, /healthz, /readyz, graceful shutdown
+  // 3. metrics, /metrics, /healthz, /readyz, the /_rampart console, graceful shutdown
   const red = installMetrics(app, core, observers)
   installSlo(app, core, options.slo, red)
   installHealth(app, core)
+  installConsole(app, core, options.slo)
   installShutdown(app, core, options.shutdown)
   // 4. security: client IP, headers, body/upload limits, error pages, security events
   await installSecurity(app, core, observers)

@@ -1,0 +1,47 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { CONSOLE_CSS, consolePage } from '../../console/page.js'
+import { consoleSnapshot } from '../../console/snapshot.js'
+import type { Rampart } from '../../core/rampart.js'
+import { HttpError } from '../../errors/http-error.js'
+import type { SloConfig } from '../../slo/options.js'
+import { bearerMatches } from './metrics.js'
+
+/**
+ * The ops console at `/_rampart` (HTML), its stylesheet and its JSON at `/_rampart/api/summary`.
+ * On when `RAMPART_CONSOLE` says so (default: outside production); with `RAMPART_CONSOLE_TOKEN`
+ * set (required in production) every console request needs `Authorization: Bearer <token>`.
+ * Like `/metrics`, the console's paths are left out of metrics, tracing and rate limits.
+ */
+export function installConsole(
+  app: FastifyInstance,
+  core: Rampart,
+  slo: SloConfig | undefined,
+): void {
+  const { enabled, token } = core.config.console
+  if (!enabled) return
+  const routeConfig = { config: { rateLimit: false as const, csrf: false } }
+  const authorize = (request: FastifyRequest) => {
+    if (token !== undefined && !bearerMatches(request.headers.authorization, token))
+      throw new HttpError(401, {
+        detail: 'A valid bearer token (RAMPART_CONSOLE_TOKEN) is required for the console.',
+        headers: { 'www-authenticate': 'Bearer realm="rampart console"' },
+      })
+  }
+
+  app.get('/_rampart', routeConfig, async (request, reply) => {
+    authorize(request)
+    const page = consolePage(await consoleSnapshot(core, slo))
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page)
+  })
+  app.get('/_rampart/console.css', routeConfig, async (request, reply) => {
+    authorize(request)
+    return reply
+      .type('text/css; charset=utf-8')
+      .header('cache-control', 'no-cache')
+      .send(CONSOLE_CSS)
+  })
+  app.get('/_rampart/api/summary', routeConfig, async (request, reply) => {
+    authorize(request)
+    return reply.header('cache-control', 'no-store').send(await consoleSnapshot(core, slo))
+  })
+}
