@@ -5,7 +5,7 @@ import formbody from '@fastify/formbody'
 import multipart from '@fastify/multipart'
 import { Eta } from 'eta'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import rampart, { csrfField, frameworkErrors, type RampartOptions } from 'rampart/fastify'
 import sloConfig from '../rampart.config.js'
 import { installAuthentication } from './auth/authenticate.js'
@@ -86,6 +86,12 @@ export async function buildApp(
   })
   app.addHook('onClose', async () => {
     await db.destroy()
+  })
+  // /readyz (and the console) report the database: a replica that cannot query it is not ready.
+  core.health.addCheck({
+    name: 'database',
+    check: () => sql`select 1`.execute(db),
+    timeoutMs: 1000,
   })
 
   const seeded = (seedOption ?? config.nodeEnv === 'development') ? await seedDemoUsers(db) : []

@@ -228,3 +228,24 @@ for (const { name, url } of DATABASES)
       expect(after.json().files).toEqual([])
     })
   })
+
+for (const { name, url } of DATABASES)
+  describe.skipIf(!url)(`airlock readiness on ${name}`, () => {
+    let t: TestAirlock
+    beforeAll(async () => {
+      t = await startAirlock(url)
+    })
+    afterAll(async () => {
+      await t?.close()
+    })
+
+    it('/readyz checks the database: 200 while it answers, 503 naming it once it is gone', async () => {
+      const ok = await t.app.inject({ url: '/readyz' })
+      expect(ok.statusCode).toBe(200)
+      expect(ok.json()).toMatchObject({ status: 'ok', checks: { database: { status: 'ok' } } })
+      await t.app.airlock.db.destroy()
+      const down = await t.app.inject({ url: '/readyz' })
+      expect(down.statusCode).toBe(503)
+      expect(down.json()).toMatchObject({ status: 'unavailable', failing: ['database'] })
+    })
+  })
