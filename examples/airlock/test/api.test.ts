@@ -230,13 +230,60 @@ for (const { name, url } of DATABASES)
   })
 
 for (const { name, url } of DATABASES)
-  describe.skipIf(!url)(`airlock readiness on ${name}`, () => {
+  describe.skipIf(!url)(`airlock readiness and form limits on ${name}`, () => {
     let t: TestAirlock
     beforeAll(async () => {
       t = await startAirlock(url)
     })
     afterAll(async () => {
       await t?.close()
+    })
+
+    it('multipart limits: more parts, files or a larger field than allowed → 413, nothing stored', async () => {
+      const auth = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/tokens',
+        payload: { username: 'researcher', password: DEMO_PASSWORD },
+      })
+      const headers = { authorization: `Bearer ${auth.json().token}` }
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/requests',
+        headers,
+        payload: { title: 'parts', direction: 'egress', justification: 'j' },
+      })
+      const id = created.json().id as string
+      const boundary = '----airlock-limits'
+      const body = (parts: string[]) =>
+        Buffer.from(`${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join('')}--${boundary}--\r\n`)
+      const field = (name: string, value: string) =>
+        `Content-Disposition: form-data; name="${name}"\r\n\r\n${value}`
+      const file = (name: string) =>
+        `Content-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\nx`
+      const cases = {
+        // airlock narrows Rampart's limits to one file, 4 fields, 5 parts per form
+        'two files': [file('a.txt'), file('b.txt')],
+        'ten fields before the file': [
+          ...Array.from({ length: 10 }, (_, i) => field(`f${i}`, 'v')),
+          file('a.txt'),
+        ],
+        'a field over the field size': [field('note', 'x'.repeat(70 * 1024)), file('a.txt')],
+      }
+      for (const [what, parts] of Object.entries(cases)) {
+        const res = await t.app.inject({
+          method: 'POST',
+          url: `/api/v1/requests/${id}/files`,
+          headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
+          payload: body(parts),
+        })
+        expect(res.statusCode, what).toBe(413)
+        expect(res.headers['content-type'], what).toMatch(/^application\/problem\+json/)
+      }
+      const after = await t.app.inject({ url: `/api/v1/requests/${id}`, headers })
+      expect(after.json().files).toEqual([])
+      // The file stored before the rest of the form was read is removed again.
+      const uploads = join(t.dataDir, 'uploads')
+      expect(existsSync(uploads) ? readdirSync(uploads) : []).toEqual([])
     })
 
     it('/readyz checks the database: 200 while it answers, 503 naming it once it is gone', async () => {

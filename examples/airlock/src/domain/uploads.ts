@@ -11,6 +11,8 @@ import type { NewFile } from './requests.js'
 export interface UploadedPart {
   filename: string
   file: NodeJS.ReadableStream & { truncated?: boolean }
+  /** Reads the rest of the form once the file is stored; rejects when the form breaks a limit. */
+  finish?: () => Promise<void>
 }
 
 /** A display name from the client's file name: no directories, no control characters, ≤ 200 chars. */

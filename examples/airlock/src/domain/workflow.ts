@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Kysely } from 'kysely'
 import { HttpError, type Rampart } from 'rampart'
@@ -43,6 +44,12 @@ export class Workflow {
         errors: [{ field: 'file', message: 'A file is required' }],
       })
     const file = await storeUpload(this.uploadDir, part, this.core.config.maxUploadBytes)
+    try {
+      await part.finish?.()
+    } catch (err) {
+      await rm(join(this.uploadDir, file.stored_name), { force: true })
+      throw err
+    }
     await this.requests.addFile(user, id, file)
     this.core.logger.info(
       { event: 'request.file_added', airlock_request_id: id, file_id: file.id, size: file.size },

@@ -4,6 +4,7 @@ import { apiUser, checkCredentials, userOf } from '../auth/authenticate.js'
 import { createApiToken } from '../auth/tokens.js'
 import { credentialsSchema, decisionSchema, newRequestSchema, parse } from '../domain/schemas.js'
 import type { RouteDeps } from './deps.js'
+import { uploadedFile } from './upload-form.js'
 
 type IdParams = { Params: { id: string } }
 
@@ -50,7 +51,7 @@ export function apiRoutes(app: FastifyInstance, deps: RouteDeps): void {
     '/api/v1/requests/:id/files',
     { config: { rateLimit: 'write' }, preHandler: apiUser('researcher') },
     async (request) => {
-      const part = request.isMultipart() ? await request.file() : undefined
+      const part = await uploadedFile(request)
       return workflow.upload(userOf(request), request.params.id, part)
     },
   )

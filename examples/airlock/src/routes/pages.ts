@@ -4,6 +4,7 @@ import { checkCredentials, pageUser, userOf } from '../auth/authenticate.js'
 import { createSession, deleteSession, SESSION_COOKIE, SESSION_TTL_MS } from '../auth/sessions.js'
 import { check, credentialsSchema, decisionSchema, newRequestSchema } from '../domain/schemas.js'
 import type { RouteDeps } from './deps.js'
+import { uploadedFile } from './upload-form.js'
 
 type IdParams = { Params: { id: string } }
 type Form = Record<string, unknown> | undefined
@@ -108,7 +109,7 @@ export function pageRoutes(app: FastifyInstance, deps: RouteDeps): void {
     '/requests/:id/files',
     { config: { rateLimit: 'write' }, preHandler: pageUser('researcher') },
     async (request, reply) => {
-      const part = request.isMultipart() ? await request.file() : undefined
+      const part = await uploadedFile(request)
       await workflow.upload(userOf(request), request.params.id, part)
       return reply.redirect(`/requests/${request.params.id}`, 303)
     },
