@@ -144,12 +144,16 @@ export class RequestStore {
     return request
   }
 
+  /** Attaches a stored file to a draft: both statements in one transaction, so a request that
+   * stopped being a draft meanwhile (409) gets no file row. */
   async addFile(user: User, id: string, file: NewFile): Promise<void> {
-    await this.db
-      .insertInto('request_files')
-      .values({ ...file, request_id: id, created_at: new Date().toISOString() })
-      .execute()
-    await this.touch(id, user.id, 'draft', {})
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('request_files')
+        .values({ ...file, request_id: id, created_at: new Date().toISOString() })
+        .execute()
+      await this.touch(id, user.id, 'draft', {}, trx)
+    })
   }
 
   async submit(user: User, id: string): Promise<RequestView> {
@@ -189,8 +193,9 @@ export class RequestStore {
     ownerId: string,
     from: Status,
     set: { status?: Status },
+    db: Kysely<Database> = this.db,
   ): Promise<void> {
-    const changed = await this.db
+    const changed = await db
       .updateTable('requests')
       .set({ ...set, updated_at: new Date().toISOString() })
       .where('id', '=', id)

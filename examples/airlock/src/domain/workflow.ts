@@ -46,11 +46,12 @@ export class Workflow {
     const file = await storeUpload(this.uploadDir, part, this.core.config.maxUploadBytes)
     try {
       await part.finish?.()
+      await this.requests.addFile(user, id, file)
     } catch (err) {
+      // Refused form, or the row could not be written: keep no file nobody points to.
       await rm(join(this.uploadDir, file.stored_name), { force: true })
       throw err
     }
-    await this.requests.addFile(user, id, file)
     this.core.logger.info(
       { event: 'request.file_added', airlock_request_id: id, file_id: file.id, size: file.size },
       'file added',

@@ -11,8 +11,12 @@ import type { UploadedPart } from '../domain/uploads.js'
 export async function uploadedFile(request: FastifyRequest): Promise<UploadedPart | undefined> {
   if (!request.isMultipart()) return undefined
   const parts = request.parts()
-  const refuseTruncated = (part: { type: string; valueTruncated?: boolean }) => {
-    if (part.type === 'field' && part.valueTruncated === true)
+  const refuseTruncated = (part: {
+    type: string
+    valueTruncated?: boolean
+    fieldnameTruncated?: boolean
+  }) => {
+    if (part.type === 'field' && (part.valueTruncated === true || part.fieldnameTruncated === true))
       throw new HttpError(413, { detail: 'A form field is longer than this service accepts.' })
   }
   for (;;) {

@@ -72,7 +72,7 @@ export function consolePage(s: ConsoleSnapshot): string {
         `${o.objective_percent} %`,
         n(o.requests),
         n(o.bad),
-        `<span class="${o.compliance_percent === null || o.compliance_percent >= o.objective_percent ? 'ok' : 'bad'}">${pct(o.compliance_percent)}</span>`,
+        `<span class="${o.meets_objective === false ? 'bad' : 'ok'}">${pct(o.compliance_percent)}</span>`,
       ]),
       new Set([3, 4, 5, 6]),
     )}</section>`,

@@ -37,6 +37,8 @@ export interface ConsoleSnapshot {
     requests: number
     bad: number
     compliance_percent: number | null
+    /** Unrounded comparison with the objective; null without traffic. */
+    meets_objective: boolean | null
   }>
 }
 
@@ -173,6 +175,7 @@ export async function consoleSnapshot(core: Rampart, slo?: SloConfig): Promise<C
         requests: total,
         bad,
         compliance_percent: total === 0 ? null : round2(((total - bad) / total) * 100),
+        meets_objective: total === 0 ? null : ((total - bad) / total) * 100 >= s.objective,
       }
     }),
   }

@@ -6,8 +6,11 @@ import { durationSeconds, round } from './windows.js'
 /** The methods an SLO route may name. */
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
-/** `POST /login` or `/login` (any method); a route template as the router declares it. */
-const ROUTE = /^(?:(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) )?(\/[^\s?#]*)$/
+/**
+ * `POST /login` or `/login` (any method); a route template as the router declares it, a last
+ * optional parameter included (`/items/:id?`). A `?` anywhere else is a query: refused.
+ */
+const ROUTE = /^(?:(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) )?(\/[^\s?#]*(?::\w+\?)?)$/
 
 const route = z
   .string()

@@ -66,6 +66,48 @@ describe('RED metrics', () => {
     expect(text).toContain('nodejs_eventloop_lag_seconds')
   })
 
+  it('in-flight returns to 0 when clients go away mid-request, with or without having sent their body', async () => {
+    const app = await build()
+    let release: () => void = () => {}
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    let entered = 0
+    const slow = async () => {
+      entered++
+      await held
+      return { ok: true }
+    }
+    app.post('/slow', slow)
+    app.get('/slow', slow)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = app.server.address() as { port: number }
+    const gone = [
+      'POST /slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+      'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n',
+    ].map(
+      (raw) =>
+        new Promise<void>((resolve) => {
+          const s = connect(port, '127.0.0.1', () => s.write(raw))
+          s.on('error', () => {})
+          s.on('close', () => resolve())
+          // Hang up once the handler is running (the body, if any, was read in full).
+          const wait = setInterval(() => {
+            if (entered >= 1) {
+              clearInterval(wait)
+              setTimeout(() => s.destroy(), 50)
+            }
+          }, 10)
+        }),
+    )
+    await Promise.all(gone)
+    release()
+    await new Promise((r) => setTimeout(r, 100))
+    const text = (await app.inject({ url: '/metrics' })).body
+    expect(entered).toBe(2)
+    expect(sample(text, 'http_requests_in_flight')).toBe(0)
+  })
+
   it('hostile paths and methods add at most a fixed number of series', async () => {
     const app = await build()
     for (let i = 0; i < 10_000; i++) {

@@ -13,7 +13,8 @@ export function methodLabel(method: string): string {
 
 /** Constant-time comparison of a presented bearer token against the expected one. */
 export function bearerMatches(header: string | undefined, expected: string): boolean {
-  if (header === undefined || !header.startsWith('Bearer ')) return false
+  // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+  if (header === undefined || !/^bearer /i.test(header)) return false
   const given = Buffer.from(header.slice(7))
   const want = Buffer.from(expected)
   // Compare equal-length buffers so the time taken does not reveal the token's length either.
@@ -88,10 +89,19 @@ export function installMetrics(
 
   // Started and ended from the request context's own hooks: no hook dispatch of its own.
   observers.add({
-    onRequest(request: Timed, internal) {
+    onRequest(request: Timed, reply, internal) {
       if (internal) return
       request[COUNTED] = true
       inFlight++
+      // A response that never finishes (the client went away, before or after sending its
+      // whole body) never reaches onResponse: its close ends it. After a normal finish,
+      // onResponse has already cleared the flag.
+      reply.raw.once('close', () => {
+        if (request[COUNTED] === true) {
+          request[COUNTED] = false
+          inFlight--
+        }
+      })
     },
     onResponse(request: Timed, reply, route, seconds) {
       if (request[COUNTED] !== true) return
@@ -106,15 +116,6 @@ export function installMetrics(
         request.rampartContext.traceId,
       )
     },
-  })
-
-  // A client that disconnects before the response never reaches onResponse.
-  app.addHook('onRequestAbort', (request: Timed, done) => {
-    if (request[COUNTED] === true) {
-      request[COUNTED] = false
-      inFlight--
-    }
-    done()
   })
 
   app.get('/metrics', { config: { rateLimit: false, csrf: false } }, async (request, reply) => {

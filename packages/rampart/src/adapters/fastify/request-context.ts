@@ -17,7 +17,7 @@ export function routeOf(request: FastifyRequest): string {
  */
 export interface RequestObserver {
   /** In `onRequest`, once the context exists, before any other Rampart hook. */
-  onRequest?(request: FastifyRequest, internal: boolean): void
+  onRequest?(request: FastifyRequest, reply: FastifyReply, internal: boolean): void
   /**
    * In `onResponse`, after the access line. `route` is the template or `unmatched`; `seconds`
    * the time from the start of the request to the end of the response (Fastify's clock).
@@ -54,7 +54,7 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
     reply.header('x-request-id', ctx.requestId)
     if (starts.length > 0) {
       const internal = isInternalPath(request.url)
-      for (const start of starts) start(request, internal)
+      for (const start of starts) start(request, reply, internal)
     }
     runWithContext(ctx, done)
   })

@@ -79,7 +79,11 @@ function checkRouteList(listed: readonly string[], registered: readonly string[]
   const missing = registered.filter((r) => !listed.some((entry) => covers(entry, r)))
   if (stale.length === 0 && missing.length === 0) return
   const parts = [
-    ...(stale.length ? [`not routes of ${service}: ${stale.join(', ')}`] : []),
+    ...(stale.length
+      ? [
+          `not routes of ${service}: ${stale.join(', ')} (routes registered before Rampart are not seen: register Rampart first)`,
+        ]
+      : []),
     ...(missing.length ? [`routes not listed: ${missing.join(', ')}`] : []),
   ]
   throw new RampartError(
