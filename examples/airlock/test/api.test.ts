@@ -190,6 +190,23 @@ for (const { name, url } of DATABASES)
     })
   })
 
+/** A researcher's bearer headers and a new draft request of theirs. */
+async function researcherDraft(t: TestAirlock, title: string) {
+  const auth = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/tokens',
+    payload: { username: 'researcher', password: DEMO_PASSWORD },
+  })
+  const headers = { authorization: `Bearer ${auth.json().token}` }
+  const created = await t.app.inject({
+    method: 'POST',
+    url: '/api/v1/requests',
+    headers,
+    payload: { title, direction: 'egress', justification: 'j' },
+  })
+  return { headers, created }
+}
+
 for (const { name, url } of DATABASES)
   describe.skipIf(!url)(`uploads over the limit on ${name}`, () => {
     let t: TestAirlock
@@ -201,18 +218,7 @@ for (const { name, url } of DATABASES)
     })
 
     it('answers 413 and keeps no partial file', async () => {
-      const auth = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/tokens',
-        payload: { username: 'researcher', password: DEMO_PASSWORD },
-      })
-      const headers = { authorization: `Bearer ${auth.json().token}` }
-      const created = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/requests',
-        headers,
-        payload: { title: 'big', direction: 'egress', justification: 'j' },
-      })
+      const { headers, created } = await researcherDraft(t, 'big')
       const file = multipartFile('big.bin', Buffer.alloc(1_048_576 + 10, 7))
       const res = await t.app.inject({
         method: 'POST',
@@ -240,18 +246,7 @@ for (const { name, url } of DATABASES)
     })
 
     it('multipart limits: more parts, files or a larger field than allowed → 413, nothing stored', async () => {
-      const auth = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/tokens',
-        payload: { username: 'researcher', password: DEMO_PASSWORD },
-      })
-      const headers = { authorization: `Bearer ${auth.json().token}` }
-      const created = await t.app.inject({
-        method: 'POST',
-        url: '/api/v1/requests',
-        headers,
-        payload: { title: 'parts', direction: 'egress', justification: 'j' },
-      })
+      const { headers, created } = await researcherDraft(t, 'parts')
       const id = created.json().id as string
       const boundary = '----airlock-limits'
       const body = (parts: string[]) =>
