@@ -1,3 +1,4 @@
+import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
 import { escapeHtml } from '../errors/html-page.js'
 import type { ConsoleSnapshot } from './snapshot.js'
 
@@ -20,6 +21,7 @@ code{font:.9em ui-monospace,monospace;background:#eef0f3;padding:.1em .3em;borde
 footer{color:#6b7482;font-size:.85rem;text-align:center;margin:1rem}
 `
 
+const LARGEST_BUCKET_MS = Math.max(...DURATION_BUCKETS_SECONDS) * 1000
 const n = (x: number) => x.toLocaleString('en')
 const pct = (x: number | null) => (x === null ? '—' : `${x.toFixed(2)} %`)
 
@@ -83,7 +85,8 @@ export function consolePage(s: ConsoleSnapshot): string {
         `<code>${e(r.route)}</code>`,
         n(r.requests),
         r.errors > 0 ? `<span class="bad">${n(r.errors)}</span>` : '0',
-        r.p95_ms_at_most === null ? '—' : `${r.p95_ms_at_most} ms`,
+        // Listed routes have traffic: no bound means above the largest bucket.
+        r.p95_ms_at_most === null ? `&#62; ${LARGEST_BUCKET_MS} ms` : `${r.p95_ms_at_most} ms`,
       ]),
       new Set([2, 3, 4]),
     )}</section>`,

@@ -11,7 +11,7 @@ export interface RouteSummary {
   requests: number
   /** Responses with a 5xx status. */
   errors: number
-  /** Upper bound of the duration bucket that holds the 95th percentile, ms; null without traffic. */
+  /** Upper bound of the duration bucket that holds the 95th percentile, ms; null above the largest bucket. */
   p95_ms_at_most: number | null
 }
 
