@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import Fastify from 'fastify'
 import rampart, { bindUser } from 'rampart/fastify'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -36,6 +37,57 @@ describe('access log', () => {
     expect(line.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
     expect(line.request_id).toBe(res.headers['x-request-id'])
     expect(line).not.toHaveProperty('user_id')
+  })
+
+  it('a client that hangs up mid-request still gets its one line, with status 499', async () => {
+    const logs = logCapture()
+    const app = Fastify()
+    apps.push(app)
+    await app.register(rampart, {
+      logFormat: 'json',
+      logLevel: 'info',
+      logDestination: logs.stream,
+    })
+    let release: () => void = () => {}
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    let entered = false
+    app.post('/slow/:id', async () => {
+      entered = true
+      await held
+      return { ok: true }
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const { port } = app.server.address() as { port: number }
+    await new Promise<void>((resolve) => {
+      const s = connect(port, '127.0.0.1', () =>
+        s.write(
+          'POST /slow/1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+        ),
+      )
+      s.on('error', () => {})
+      s.on('close', () => resolve())
+      const wait = setInterval(() => {
+        if (entered) {
+          clearInterval(wait)
+          s.destroy()
+        }
+      }, 5)
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    release()
+    await new Promise((r) => setTimeout(r, 50))
+    const access = logs.lines().filter((l) => l.event === 'request.completed')
+    expect(access).toEqual([
+      expect.objectContaining({
+        request_id: 'gone-1',
+        method: 'POST',
+        route: '/slow/:id',
+        status: 499,
+        level: 'info',
+      }),
+    ])
   })
 
   it('adds user_id only after bindUser', async () => {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { connect } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,6 +22,10 @@ const databaseUrl = service('DATABASE_URL')
 describe('tracing with an OTLP/HTTP collector', () => {
   let receiver: OtlpReceiver
   let app: FastifyInstance
+  const hungUp = { entered: false, release: () => {}, held: Promise.resolve() }
+  hungUp.held = new Promise<void>((r) => {
+    hungUp.release = r
+  })
   let logs: LogCapture
   let downstream: Server
   let downstreamUrl: string
@@ -61,6 +66,11 @@ describe('tracing with an OTLP/HTTP collector', () => {
       )
       await fetch(`${downstreamUrl}/stock/${id}`)
       return row
+    })
+    app.post('/hangup/:id', async () => {
+      hungUp.entered = true
+      await hungUp.held
+      return { ok: true }
     })
     await app.listen({ port: 0, host: '127.0.0.1' })
   })
@@ -142,6 +152,30 @@ describe('tracing with an OTLP/HTTP collector', () => {
         'm',
       ),
     )
+  })
+
+  it('ends the span of a request whose client hung up after sending its whole body (aborted, exported)', async () => {
+    const { port } = app.server.address() as AddressInfo
+    await new Promise<void>((resolve) => {
+      const s = connect(port, '127.0.0.1', () =>
+        s.write(
+          'POST /hangup/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+        ),
+      )
+      s.on('error', () => {})
+      s.on('close', () => resolve())
+      const wait = setInterval(() => {
+        if (hungUp.entered) {
+          clearInterval(wait)
+          s.destroy()
+        }
+      }, 5)
+    })
+    hungUp.release()
+    await receiver.waitFor((spans) => spans.some((x) => x.name === 'POST /hangup/:id'))
+    const span = receiver.spans.find((x) => x.name === 'POST /hangup/:id')
+    expect(span?.attributes['error.type']).toBe('aborted')
+    expect(span?.status.code).toBe(2) // ERROR
   })
 
   it('exports no span for /metrics or /healthz', async () => {

@@ -39,7 +39,7 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   // 1. request id, async context, access log (every later hook logs with the request id)
   const observers = installRequestContext(app, core)
   // 2. tracing (server span around everything after it)
-  await installTracing(app, core)
+  await installTracing(app, core, observers)
   // 3. metrics, /metrics, /healthz, /readyz, the /_rampart console, graceful shutdown
   const red = installMetrics(app, core, observers)
   installSlo(app, core, options.slo, red)

@@ -89,19 +89,16 @@ export function installMetrics(
 
   // Started and ended from the request context's own hooks: no hook dispatch of its own.
   observers.add({
-    onRequest(request: Timed, reply, internal) {
+    onRequest(request: Timed, _reply, internal) {
       if (internal) return
       request[COUNTED] = true
       inFlight++
-      // A response that never finishes (the client went away, before or after sending its
-      // whole body) never reaches onResponse: its close ends it. After a normal finish,
-      // onResponse has already cleared the flag.
-      reply.raw.once('close', () => {
-        if (request[COUNTED] === true) {
-          request[COUNTED] = false
-          inFlight--
-        }
-      })
+    },
+    // The client went away before the response finished: out of flight, not counted as answered.
+    onAbort(request: Timed) {
+      if (request[COUNTED] !== true) return
+      request[COUNTED] = false
+      inFlight--
     },
     onResponse(request: Timed, reply, route, seconds) {
       if (request[COUNTED] !== true) return

@@ -29,7 +29,21 @@ export interface RequestObserver {
     seconds: number,
     internal: boolean,
   ): void
+  /**
+   * When the connection closed before the response finished (the client went away, before or
+   * after sending its whole body): `onResponse` never runs for such a request.
+   */
+  onAbort?(request: FastifyRequest): void
 }
+
+/**
+ * Status logged for a request whose client closed the connection before the response was
+ * sent: nginx's "client closed request", so log pipelines that know it read it right.
+ */
+export const CLIENT_CLOSED_REQUEST = 499
+
+const FINISHED = Symbol('rampart.request.finished')
+type Tracked = FastifyRequest & { [FINISHED]?: boolean }
 
 /** Lets later capabilities watch every request through the context's hooks. */
 export interface RequestObservers {
@@ -45,9 +59,25 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
   const { logger } = core
   const starts: Array<NonNullable<RequestObserver['onRequest']>> = []
   const ends: Array<NonNullable<RequestObserver['onResponse']>> = []
+  const aborts: Array<NonNullable<RequestObserver['onAbort']>> = []
   app.decorateRequest('rampartContext', undefined as never)
 
-  app.addHook('onRequest', (request, reply, done) => {
+  /** One access line per request, answered or not. */
+  const access = (request: FastifyRequest, status: number, route: string, elapsedMs: number) => {
+    const ctx = request.rampartContext
+    core.writeAccess(isInternalPath(request.url) ? 'debug' : status >= 500 ? 'error' : 'info', {
+      request_id: ctx.requestId,
+      method: request.method,
+      route,
+      status,
+      latency_ms: Math.round(elapsedMs * 1000) / 1000,
+      user_id: ctx.userId,
+      trace_id: ctx.traceId,
+      span_id: ctx.spanId,
+    })
+  }
+
+  app.addHook('onRequest', (request: Tracked, reply, done) => {
     const ctx = createContext(requestIdFrom(request.headers['x-request-id']), request.ip)
     request.rampartContext = ctx
     request.log = logger
@@ -56,6 +86,14 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
       const internal = isInternalPath(request.url)
       for (const start of starts) start(request, reply, internal)
     }
+    // After a normal finish onResponse has marked the request; a close before that means the
+    // client went away and no response will be sent.
+    reply.raw.once('close', () => {
+      if (request[FINISHED] === true) return
+      request[FINISHED] = true
+      access(request, CLIENT_CLOSED_REQUEST, ctx.route ?? routeOf(request), reply.elapsedTime)
+      for (const abort of aborts) abort(request)
+    })
     runWithContext(ctx, done)
   })
 
@@ -67,23 +105,15 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
     else runWithContext(ctx, done)
   })
 
-  app.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done) => {
-    const ctx = request.rampartContext
-    const status = reply.statusCode
-    const internal = isInternalPath(request.url)
-    const route = ctx.route ?? routeOf(request)
+  app.addHook('onResponse', (request: Tracked, reply: FastifyReply, done) => {
+    request[FINISHED] = true
+    const route = request.rampartContext.route ?? routeOf(request)
     const elapsedMs = reply.elapsedTime
-    core.writeAccess(internal ? 'debug' : status >= 500 ? 'error' : 'info', {
-      request_id: ctx.requestId,
-      method: request.method,
-      route,
-      status,
-      latency_ms: Math.round(elapsedMs * 1000) / 1000,
-      user_id: ctx.userId,
-      trace_id: ctx.traceId,
-      span_id: ctx.spanId,
-    })
-    for (const end of ends) end(request, reply, route, elapsedMs / 1000, internal)
+    access(request, reply.statusCode, route, elapsedMs)
+    if (ends.length > 0) {
+      const internal = isInternalPath(request.url)
+      for (const end of ends) end(request, reply, route, elapsedMs / 1000, internal)
+    }
     done()
   })
 
@@ -91,6 +121,7 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
     add(observer) {
       if (observer.onRequest) starts.push(observer.onRequest.bind(observer))
       if (observer.onResponse) ends.push(observer.onResponse.bind(observer))
+      if (observer.onAbort) aborts.push(observer.onAbort.bind(observer))
     },
   }
 }

@@ -5,6 +5,7 @@ import type { Rampart } from '../../core/rampart.js'
 import { startTracing } from '../../tracing/start.js'
 import { acquireRuntime, clearRuntime, releaseRuntime } from '../../tracing/state.js'
 import type { ServerSpan, TracingRuntime } from '../../tracing/types.js'
+import type { RequestObservers } from './request-context.js'
 
 const SPAN = Symbol('rampart.tracing.span')
 type Traced = FastifyRequest & { [SPAN]?: ServerSpan }
@@ -14,7 +15,11 @@ type Traced = FastifyRequest & { [SPAN]?: ServerSpan }
  * `traceparent`; its ids go into the request context (log lines, exemplars). Rampart's own
  * paths are not traced. Installs nothing, and loads no OpenTelemetry module, when tracing is off.
  */
-export async function installTracing(app: FastifyInstance, core: Rampart): Promise<void> {
+export async function installTracing(
+  app: FastifyInstance,
+  core: Rampart,
+  observers: RequestObservers,
+): Promise<void> {
   const { config } = core
   if (!config.tracing.enabled) return
   const runtime = await startTracing({
@@ -72,9 +77,12 @@ export async function installTracing(app: FastifyInstance, core: Rampart): Promi
     done()
   })
 
-  app.addHook('onRequestAbort', (request: Traced, done) => {
-    request[SPAN]?.abort()
-    done()
+  // The client went away before the response finished (with or without its whole body sent):
+  // the span ends as aborted, so it is still exported or counted as dropped.
+  observers.add({
+    onAbort(request: Traced) {
+      request[SPAN]?.abort()
+    },
   })
 
   core.onClose('tracing', async () => {
