@@ -24,7 +24,7 @@ export function bearerMatches(header: string | undefined, expected: string): boo
 }
 
 /** Set on requests the RED metrics count (not Rampart's own paths) until they are counted. */
-const COUNTED = Symbol('rampart.metrics.counted')
+const COUNTED = 'rampartCounted'
 
 type RedLabels = 'method' | 'route' | 'status'
 /** The request counter and duration histogram, for code that creates their series ahead. */
@@ -79,6 +79,7 @@ export function installMetrics(
   const { metrics, config } = core
   const red = createRedMetrics(core.metrics)
   let inFlight = 0
+  app.decorateRequest(COUNTED, false)
   metrics.gauge({
     name: 'http_requests_in_flight',
     help: 'HTTP requests being served right now',

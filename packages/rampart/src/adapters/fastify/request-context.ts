@@ -42,7 +42,9 @@ export interface RequestObserver {
  */
 export const CLIENT_CLOSED_REQUEST = 499
 
-const FINISHED = Symbol('rampart.request.finished')
+// Per-request flags live in request decorators (declared with their default, so every request
+// object has the same shape from the start) rather than in properties added later.
+const FINISHED = 'rampartFinished'
 type Tracked = FastifyRequest & { [FINISHED]?: boolean }
 
 /** Lets later capabilities watch every request through the context's hooks. */
@@ -61,6 +63,7 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
   const ends: Array<NonNullable<RequestObserver['onResponse']>> = []
   const aborts: Array<NonNullable<RequestObserver['onAbort']>> = []
   app.decorateRequest('rampartContext', undefined as never)
+  app.decorateRequest(FINISHED, false)
 
   /** One access line per request, answered or not. */
   const access = (request: FastifyRequest, status: number, route: string, elapsedMs: number) => {
@@ -88,7 +91,7 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
     }
     // After a normal finish onResponse has marked the request; a close before that means the
     // client went away and no response will be sent.
-    reply.raw.once('close', () => {
+    reply.raw.on('close', () => {
       if (request[FINISHED] === true) return
       request[FINISHED] = true
       access(request, CLIENT_CLOSED_REQUEST, ctx.route ?? routeOf(request), reply.elapsedTime)
