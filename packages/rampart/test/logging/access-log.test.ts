@@ -1,7 +1,7 @@
-import { connect } from 'node:net'
 import Fastify from 'fastify'
 import rampart, { bindUser } from 'rampart/fastify'
 import { afterEach, describe, expect, it } from 'vitest'
+import { hangUp } from '../support/hang-up.js'
 import { logCapture } from '../support/log-capture.js'
 
 describe('access log', () => {
@@ -60,21 +60,11 @@ describe('access log', () => {
     })
     await app.listen({ port: 0, host: '127.0.0.1' })
     const { port } = app.server.address() as { port: number }
-    await new Promise<void>((resolve) => {
-      const s = connect(port, '127.0.0.1', () =>
-        s.write(
-          'POST /slow/1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
-        ),
-      )
-      s.on('error', () => {})
-      s.on('close', () => resolve())
-      const wait = setInterval(() => {
-        if (entered) {
-          clearInterval(wait)
-          s.destroy()
-        }
-      }, 5)
-    })
+    await hangUp(
+      port,
+      'POST /slow/1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+      () => entered,
+    )
     await new Promise((r) => setTimeout(r, 50))
     release()
     await new Promise((r) => setTimeout(r, 50))

@@ -2,6 +2,7 @@ import { connect } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import rampart, { type RampartFastifyOptions } from 'rampart/fastify'
 import { afterEach, describe, expect, it } from 'vitest'
+import { hangUp } from '../support/hang-up.js'
 
 const apps: FastifyInstance[] = []
 afterEach(async () => {
@@ -82,25 +83,13 @@ describe('RED metrics', () => {
     app.get('/slow', slow)
     await app.listen({ port: 0, host: '127.0.0.1' })
     const { port } = app.server.address() as { port: number }
-    const gone = [
+    // Hang up once the handler is running (the body, if any, was read in full).
+    await hangUp(
+      port,
       'POST /slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
-      'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n',
-    ].map(
-      (raw) =>
-        new Promise<void>((resolve) => {
-          const s = connect(port, '127.0.0.1', () => s.write(raw))
-          s.on('error', () => {})
-          s.on('close', () => resolve())
-          // Hang up once the handler is running (the body, if any, was read in full).
-          const wait = setInterval(() => {
-            if (entered >= 1) {
-              clearInterval(wait)
-              setTimeout(() => s.destroy(), 50)
-            }
-          }, 10)
-        }),
+      () => entered === 1,
     )
-    await Promise.all(gone)
+    await hangUp(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', () => entered === 2)
     release()
     await new Promise((r) => setTimeout(r, 100))
     const text = (await app.inject({ url: '/metrics' })).body

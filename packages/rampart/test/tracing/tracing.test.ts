@@ -1,10 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { connect } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rampart, withSpan } from '../../src/adapters/fastify/index.js'
+import { hangUp } from '../support/hang-up.js'
 import { type LogCapture, logCapture } from '../support/log-capture.js'
 import {
   descendsFrom,
@@ -156,21 +156,11 @@ describe('tracing with an OTLP/HTTP collector', () => {
 
   it('ends the span of a request whose client hung up after sending its whole body (aborted, exported)', async () => {
     const { port } = app.server.address() as AddressInfo
-    await new Promise<void>((resolve) => {
-      const s = connect(port, '127.0.0.1', () =>
-        s.write(
-          'POST /hangup/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
-        ),
-      )
-      s.on('error', () => {})
-      s.on('close', () => resolve())
-      const wait = setInterval(() => {
-        if (hungUp.entered) {
-          clearInterval(wait)
-          s.destroy()
-        }
-      }, 5)
-    })
+    await hangUp(
+      port,
+      'POST /hangup/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+      () => hungUp.entered,
+    )
     hungUp.release()
     await receiver.waitFor((spans) => spans.some((x) => x.name === 'POST /hangup/:id'))
     const span = receiver.spans.find((x) => x.name === 'POST /hangup/:id')
