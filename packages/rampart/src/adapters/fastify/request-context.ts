@@ -66,9 +66,15 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
   app.decorateRequest(FINISHED, false)
 
   /** One access line per request, answered or not. */
-  const access = (request: FastifyRequest, status: number, route: string, elapsedMs: number) => {
+  const access = (
+    request: FastifyRequest,
+    status: number,
+    route: string,
+    elapsedMs: number,
+    internal: boolean,
+  ) => {
     const ctx = request.rampartContext
-    core.writeAccess(isInternalPath(request.url) ? 'debug' : status >= 500 ? 'error' : 'info', {
+    core.writeAccess(internal ? 'debug' : status >= 500 ? 'error' : 'info', {
       request_id: ctx.requestId,
       method: request.method,
       route,
@@ -94,7 +100,8 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
     reply.raw.on('close', () => {
       if (request[FINISHED] === true) return
       request[FINISHED] = true
-      access(request, CLIENT_CLOSED_REQUEST, ctx.route ?? routeOf(request), reply.elapsedTime)
+      const route = ctx.route ?? routeOf(request)
+      access(request, CLIENT_CLOSED_REQUEST, route, reply.elapsedTime, isInternalPath(request.url))
       for (const abort of aborts) abort(request)
     })
     runWithContext(ctx, done)
@@ -112,11 +119,9 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
     request[FINISHED] = true
     const route = request.rampartContext.route ?? routeOf(request)
     const elapsedMs = reply.elapsedTime
-    access(request, reply.statusCode, route, elapsedMs)
-    if (ends.length > 0) {
-      const internal = isInternalPath(request.url)
-      for (const end of ends) end(request, reply, route, elapsedMs / 1000, internal)
-    }
+    const internal = isInternalPath(request.url)
+    access(request, reply.statusCode, route, elapsedMs, internal)
+    for (const end of ends) end(request, reply, route, elapsedMs / 1000, internal)
     done()
   })
 
