@@ -34,6 +34,8 @@ export async function uploadedFile(request: FastifyRequest): Promise<UploadedPar
           const next = await parts.next()
           if (next.done) return
           refuseTruncated(next.value)
+          // With airlock's `files: 1` busboy refuses a second file first (FilesLimitError, 413);
+          // this keeps a form with a higher file limit from stalling on an unread stream.
           if (next.value.type === 'file') {
             next.value.file.resume()
             throw new HttpError(413, { detail: 'Upload one file at a time.' })

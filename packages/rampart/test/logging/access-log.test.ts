@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import rampart, { bindUser } from 'rampart/fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { hangUp } from '../support/hang-up.js'
+import { hangUp, heldHandler } from '../support/hang-up.js'
 import { logCapture } from '../support/log-capture.js'
 
 describe('access log', () => {
@@ -10,16 +10,22 @@ describe('access log', () => {
     await Promise.all(apps.splice(0).map((a) => a.close()))
   })
 
-  it('writes one request.completed line with every canonical field', async () => {
+  /** Fastify with Rampart logging JSON at info into a capture. */
+  async function build(options: { service?: string } = {}) {
     const logs = logCapture()
     const app = Fastify()
     apps.push(app)
     await app.register(rampart, {
-      service: 'test',
+      ...options,
       logFormat: 'json',
       logLevel: 'info',
       logDestination: logs.stream,
     })
+    return { app, logs }
+  }
+
+  it('writes one request.completed line with every canonical field', async () => {
+    const { app, logs } = await build({ service: 'test' })
     app.get('/items/:id', async () => ({ ok: true }))
     const res = await app.inject({ method: 'GET', url: '/items/7' })
     expect(res.statusCode).toBe(200)
@@ -40,33 +46,18 @@ describe('access log', () => {
   })
 
   it('a client that hangs up mid-request still gets its one line, with status 499', async () => {
-    const logs = logCapture()
-    const app = Fastify()
-    apps.push(app)
-    await app.register(rampart, {
-      logFormat: 'json',
-      logLevel: 'info',
-      logDestination: logs.stream,
-    })
-    let release: () => void = () => {}
-    const held = new Promise<void>((r) => {
-      release = r
-    })
-    let entered = false
-    app.post('/slow/:id', async () => {
-      entered = true
-      await held
-      return { ok: true }
-    })
+    const { app, logs } = await build()
+    const slow = heldHandler()
+    app.post('/slow/:id', slow.handler)
     await app.listen({ port: 0, host: '127.0.0.1' })
     const { port } = app.server.address() as { port: number }
     await hangUp(
       port,
       'POST /slow/1 HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
-      () => entered,
+      () => slow.entered === 1,
     )
     await new Promise((r) => setTimeout(r, 50))
-    release()
+    slow.release()
     await new Promise((r) => setTimeout(r, 50))
     const access = logs.lines().filter((l) => l.event === 'request.completed')
     expect(access).toEqual([
@@ -81,14 +72,7 @@ describe('access log', () => {
   })
 
   it('adds user_id only after bindUser', async () => {
-    const logs = logCapture()
-    const app = Fastify()
-    apps.push(app)
-    await app.register(rampart, {
-      logFormat: 'json',
-      logLevel: 'info',
-      logDestination: logs.stream,
-    })
+    const { app, logs } = await build()
     app.get('/me', async (request) => {
       request.log.info({ event: 'before.bind' })
       await new Promise((r) => setTimeout(r, 1))

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { startAirlock } from '../support/airlock.js'
+import { listeningAirlock } from '../support/airlock.js'
 import { startPrometheus, until } from '../support/prometheus.js'
 import { service } from '../support/services.js'
 
@@ -7,7 +7,7 @@ const PROMETHEUS = service('PROMETHEUS_BIN')
 
 describe.skipIf(!PROMETHEUS)('a real Prometheus scraping airlock', () => {
   it('returns the same http_requests_total the test sent', async () => {
-    const airlock = await startAirlock()
+    const airlock = await listeningAirlock()
     const prom = await startPrometheus(PROMETHEUS as string, {
       job: 'airlock',
       target: airlock.host,

@@ -2,7 +2,7 @@ import { connect } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import rampart, { type RampartFastifyOptions } from 'rampart/fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { hangUp } from '../support/hang-up.js'
+import { hangUp, heldHandler } from '../support/hang-up.js'
 
 const apps: FastifyInstance[] = []
 afterEach(async () => {
@@ -69,31 +69,22 @@ describe('RED metrics', () => {
 
   it('in-flight returns to 0 when clients go away mid-request, with or without having sent their body', async () => {
     const app = await build()
-    let release: () => void = () => {}
-    const held = new Promise<void>((r) => {
-      release = r
-    })
-    let entered = 0
-    const slow = async () => {
-      entered++
-      await held
-      return { ok: true }
-    }
-    app.post('/slow', slow)
-    app.get('/slow', slow)
+    const slow = heldHandler()
+    app.post('/slow', slow.handler)
+    app.get('/slow', slow.handler)
     await app.listen({ port: 0, host: '127.0.0.1' })
     const { port } = app.server.address() as { port: number }
     // Hang up once the handler is running (the body, if any, was read in full).
     await hangUp(
       port,
       'POST /slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
-      () => entered === 1,
+      () => slow.entered === 1,
     )
-    await hangUp(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', () => entered === 2)
-    release()
+    await hangUp(port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', () => slow.entered === 2)
+    slow.release()
     await new Promise((r) => setTimeout(r, 100))
     const text = (await app.inject({ url: '/metrics' })).body
-    expect(entered).toBe(2)
+    expect(slow.entered).toBe(2)
     expect(sample(text, 'http_requests_in_flight')).toBe(0)
   })
 

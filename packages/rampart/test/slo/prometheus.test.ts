@@ -1,25 +1,17 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { startAirlock } from '../support/airlock.js'
+import { multipartFile } from '../../../../examples/airlock/test/helpers.js'
+import { listeningAirlock } from '../support/airlock.js'
 import { startPrometheus, until } from '../support/prometheus.js'
 import { service } from '../support/services.js'
 import { REPO_ROOT } from './support.js'
 
 const PROMETHEUS = service('PROMETHEUS_BIN')
 
-/** A one-file multipart body, as a browser sends it. */
-function multipart(content: string): { body: Buffer; type: string } {
-  const boundary = '----rampart-prometheus-test'
-  const body = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\nContent-Type: text/csv\r\n\r\n${content}\r\n--${boundary}--\r\n`,
-  )
-  return { body, type: `multipart/form-data; boundary=${boundary}` }
-}
-
 describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules", () => {
   it('records an error ratio equal to the share of 5xx the test sent to airlock', async () => {
-    const airlock = await startAirlock({ seedDemoUsers: true })
+    const airlock = await listeningAirlock()
     const prom = await startPrometheus(PROMETHEUS as string, {
       job: 'airlock',
       target: airlock.host,
@@ -63,11 +55,11 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules",
         return res.status
       }
       const upload = async () => {
-        const { body, type } = multipart('a,b\n1,2\n')
+        const { payload, headers } = multipartFile('t.csv', 'a,b\n1,2\n')
         const res = await fetch(`${airlock.url}/api/v1/requests/${id}/files`, {
           method: 'POST',
-          headers: { ...auth, 'content-type': type },
-          body,
+          headers: { ...auth, ...headers },
+          body: payload,
         })
         await res.arrayBuffer()
         return res.status

@@ -18,3 +18,28 @@ export function hangUp(port: number, raw: string, ready: () => boolean): Promise
     }, 5)
   })
 }
+
+/**
+ * A route handler that holds every request until `release()`: `entered` counts the requests
+ * that reached it, so a test can hang up while the handler is running.
+ */
+export function heldHandler(): {
+  handler: () => Promise<{ ok: true }>
+  readonly entered: number
+  release: () => void
+} {
+  let release = () => {}
+  const held = new Promise<void>((r) => {
+    release = r
+  })
+  const state = {
+    entered: 0,
+    release: () => release(),
+    handler: async () => {
+      state.entered++
+      await held
+      return { ok: true as const }
+    },
+  }
+  return state
+}

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { rampart, withSpan } from '../../src/adapters/fastify/index.js'
-import { hangUp } from '../support/hang-up.js'
+import { hangUp, heldHandler } from '../support/hang-up.js'
 import { type LogCapture, logCapture } from '../support/log-capture.js'
 import {
   descendsFrom,
@@ -22,10 +22,7 @@ const databaseUrl = service('DATABASE_URL')
 describe('tracing with an OTLP/HTTP collector', () => {
   let receiver: OtlpReceiver
   let app: FastifyInstance
-  const hungUp = { entered: false, release: () => {}, held: Promise.resolve() }
-  hungUp.held = new Promise<void>((r) => {
-    hungUp.release = r
-  })
+  const hungUp = heldHandler()
   let logs: LogCapture
   let downstream: Server
   let downstreamUrl: string
@@ -67,11 +64,7 @@ describe('tracing with an OTLP/HTTP collector', () => {
       await fetch(`${downstreamUrl}/stock/${id}`)
       return row
     })
-    app.post('/hangup/:id', async () => {
-      hungUp.entered = true
-      await hungUp.held
-      return { ok: true }
-    })
+    app.post('/hangup/:id', hungUp.handler)
     await app.listen({ port: 0, host: '127.0.0.1' })
   })
 
@@ -159,7 +152,7 @@ describe('tracing with an OTLP/HTTP collector', () => {
     await hangUp(
       port,
       'POST /hangup/1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
-      () => hungUp.entered,
+      () => hungUp.entered === 1,
     )
     hungUp.release()
     await receiver.waitFor((spans) => spans.some((x) => x.name === 'POST /hangup/:id'))
