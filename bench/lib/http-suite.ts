@@ -187,7 +187,7 @@ export async function runHttpSuite(
     '',
     suite.description,
     '',
-    `${rounds} interleaved rounds × ${seconds} s, ${suite.connections ?? 50} connections${FIXED_RATE === undefined ? '' : `, at a fixed ${FIXED_RATE} req/s (\`BENCH_RATE\`: compare the CPU columns, not req/s)`}, \`${suite.request.method ?? 'GET'} ${suite.request.path}\`; median of rounds. "CPU-bound share" is the baseline's server CPU per request divided by the variant's: the throughput ratio the variant would keep if the server were the only thing using the CPU, and much less sensitive to other load on the machine than req/s.`,
+    `Node ${process.version}; ${rounds} interleaved rounds × ${seconds} s, ${suite.connections ?? 50} connections${FIXED_RATE === undefined ? '' : `, at a fixed ${FIXED_RATE} req/s (\`BENCH_RATE\`: compare the CPU columns, not req/s)`}, \`${suite.request.method ?? 'GET'} ${suite.request.path}\`; median of rounds. "CPU-bound share" is the baseline's server CPU per request divided by the variant's: the throughput ratio the variant would keep if the server were the only thing using the CPU, and much less sensitive to other load on the machine than req/s.`,
     '',
     `| variant | req/s | vs ${suite.baseline} | spread (max−min) | server CPU µs/req | CPU-bound share of ${suite.baseline} | p99 ms | errors | non-2xx |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 import { RampartError } from '../errors/rampart-error.js'
+import { PROPAGATOR_NAMES, propagatorsFromEnv } from '../tracing/propagators.js'
 import { LOG_LEVELS } from './options.js'
 
 /**
@@ -106,6 +107,19 @@ export const envSchema = z.object({
   OTEL_EXPORTER_OTLP_PROTOCOL: choice(['http/protobuf', 'grpc']),
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: choice(['http/protobuf', 'grpc']),
   OTEL_SDK_DISABLED: z.preprocess(lower, booleanText.optional()),
+  OTEL_PROPAGATORS: optional(
+    z.string().refine(
+      (v) => {
+        try {
+          propagatorsFromEnv(v)
+          return true
+        } catch {
+          return false
+        }
+      },
+      `a comma-separated list of ${PROPAGATOR_NAMES.join(', ')}`,
+    ),
+  ),
   SECRET_KEY: optional(secretText),
   DATA_DIR: optional(z.string()),
   TRUSTED_PROXIES: optional(cidrList),

@@ -11,11 +11,34 @@ export interface RequestContext {
   route: string | undefined
   /** The client address after `TRUSTED_PROXIES` were applied. */
   clientIp: string | undefined
+  /** What the context carrier keeps for this request (tracing: its OpenTelemetry context). */
+  carried: unknown
+}
+
+/**
+ * How the request context follows a request across awaits, timers and callbacks. By default
+ * Rampart's own `AsyncLocalStorage`; while tracing is on, OpenTelemetry's context (the request
+ * context rides in it under a key), so a traced request enters one async storage, not two: on
+ * Node 20 every promise and callback of the request pays an async-hooks call per storage.
+ */
+export interface ContextCarrier {
+  run<T>(ctx: RequestContext, fn: () => T): T
+  current(): RequestContext | undefined
 }
 
 // One storage for the process: async context is process-wide by nature (like OpenTelemetry's
 // context manager); what it carries is per request.
 const storage = new AsyncLocalStorage<RequestContext>()
+const ownCarrier: ContextCarrier = {
+  run: (ctx, fn) => storage.run(ctx, fn),
+  current: () => storage.getStore(),
+}
+let carrier = ownCarrier
+
+/** Hands the carrying of request contexts to another carrier (tracing), or back (undefined). */
+export function setContextCarrier(next: ContextCarrier | undefined): void {
+  carrier = next ?? ownCarrier
+}
 
 /** Creates the context for a new request. */
 export function createContext(requestId: string, clientIp?: string): RequestContext {
@@ -26,12 +49,13 @@ export function createContext(requestId: string, clientIp?: string): RequestCont
     spanId: undefined,
     route: undefined,
     clientIp,
+    carried: undefined,
   }
 }
 
 /** The current request's context, or undefined outside a request. Survives awaits, timers and `Promise.all`. */
 export function currentContext(): RequestContext | undefined {
-  return storage.getStore()
+  return carrier.current()
 }
 
 type SpanIds = { traceId: string; spanId: string }
@@ -54,7 +78,7 @@ export function currentSpanIds(ctx: RequestContext | undefined): Partial<SpanIds
 
 /** Runs `fn` with `ctx` as the current context. */
 export function runWithContext<T>(ctx: RequestContext, fn: () => T): T {
-  return storage.run(ctx, fn)
+  return carrier.run(ctx, fn)
 }
 
 /**
@@ -67,6 +91,6 @@ export function runWithContext<T>(ctx: RequestContext, fn: () => T): T {
  * if (user) bindUser(user.id)
  */
 export function bindUser(userId: string | number): void {
-  const ctx = storage.getStore()
+  const ctx = carrier.current()
   if (ctx) ctx.userId = String(userId)
 }

@@ -32,7 +32,9 @@ export function createLogger(settings: LoggerSettings): Logger {
 
 /** The fields of the one access line written per request. */
 export interface AccessLine {
+  /** Validated (`[A-Za-z0-9._:-]{1,128}`, see `requestIdFrom`) or minted: written unescaped. */
   request_id: string
+  /** An HTTP method token (RFC 9110 token characters: never a quote, backslash or control). */
   method: string
   route: string
   status: number
@@ -124,15 +126,27 @@ export function createLogging(settings: LoggerSettings): Logging {
   const head = `"service":${JSON.stringify(settings.service)},"event":"request.completed","request_id":`
   const json = settings.format === 'json' || settings.destination !== undefined
   const q = JSON.stringify
+  // Route templates are few and repeat on every line: quote each once.
+  const quotedRoutes = new Map<string, string>()
+  const quoteRoute = (route: string): string => {
+    let quoted = quotedRoutes.get(route)
+    if (quoted === undefined) {
+      quoted = q(route)
+      if (quotedRoutes.size < 1000) quotedRoutes.set(route, quoted)
+    }
+    return quoted
+  }
   const writeAccess = (level: 'debug' | 'info' | 'error', l: AccessLine): void => {
     if (!logger.isLevelEnabled(level)) return
     if (!json) {
       logger[level]({ event: 'request.completed', ...l })
       return
     }
-    let line = `{"level":"${level}","time":"${isoNow()}",${head}${q(l.request_id)},"method":${q(l.method)},"route":${q(l.route)},"status":${l.status},"latency_ms":${l.latency_ms}`
+    // Request id, method and trace ids hold no character JSON escapes (see AccessLine); the
+    // user id is the service's own value and is escaped.
+    let line = `{"level":"${level}","time":"${isoNow()}",${head}"${l.request_id}","method":"${l.method}","route":${quoteRoute(l.route)},"status":${l.status},"latency_ms":${l.latency_ms}`
     if (l.user_id !== undefined) line += `,"user_id":${q(l.user_id)}`
-    if (l.trace_id !== undefined) line += `,"trace_id":${q(l.trace_id)},"span_id":${q(l.span_id)}`
+    if (l.trace_id !== undefined) line += `,"trace_id":"${l.trace_id}","span_id":"${l.span_id}"`
     destination.write(`${line}}\n`)
   }
   const release = (): void => {

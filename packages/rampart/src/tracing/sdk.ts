@@ -6,13 +6,20 @@ import {
   type Attributes,
   type Context,
   context,
+  createContextKey,
   propagation,
   ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
+  type TextMapPropagator,
   trace,
 } from '@opentelemetry/api'
+import {
+  CompositePropagator,
+  W3CBaggagePropagator,
+  W3CTraceContextPropagator,
+} from '@opentelemetry/core'
 import { type Instrumentation, registerInstrumentations } from '@opentelemetry/instrumentation'
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis'
@@ -22,9 +29,11 @@ import { detectResources, envDetector, resourceFromAttributes } from '@opentelem
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { STANDARD_METHODS } from '../config/defaults.js'
+import type { ContextCarrier, RequestContext } from '../context/context.js'
 import { createRedactor, type Redactor } from '../logging/redact.js'
 import { batchSettingsFromEnv, CountingBatchProcessor } from './batch-processor.js'
 import { loadedPackages, PATCHED_PACKAGES, patchLoaded } from './late-modules.js'
+import { DEFAULT_PROPAGATORS, type PropagatorName, propagatorsFromEnv } from './propagators.js'
 import { RedactingProcessor } from './redacting-processor.js'
 import type {
   RampartSpan,
@@ -84,6 +93,51 @@ async function createExporter(
   return new OTLPTraceExporter(url ? { url } : {})
 }
 
+/**
+ * The propagators `OTEL_PROPAGATORS` names (default W3C trace context + baggage); `null` for
+ * `none`. The B3 propagator is imported only when asked for. An unknown name (the plugin's
+ * config check refuses it first; `--import rampart/otel` has no such check) is logged and the
+ * default used.
+ */
+async function createPropagator(
+  env: NodeJS.ProcessEnv,
+  log: TracingLog,
+): Promise<TextMapPropagator | null> {
+  let names: readonly PropagatorName[]
+  try {
+    names = propagatorsFromEnv(env.OTEL_PROPAGATORS)
+  } catch (err) {
+    log.warn(
+      { event: 'tracing.propagators_invalid', OTEL_PROPAGATORS: env.OTEL_PROPAGATORS },
+      `${(err as Error).message} in OTEL_PROPAGATORS; using ${DEFAULT_PROPAGATORS.join(',')}`,
+    )
+    names = DEFAULT_PROPAGATORS
+  }
+  if (names.length === 0) return null
+  const b3 = names.some((n) => n === 'b3' || n === 'b3multi')
+    ? await import('@opentelemetry/propagator-b3')
+    : undefined
+  const make = (name: PropagatorName): TextMapPropagator => {
+    switch (name) {
+      case 'tracecontext':
+        return new W3CTraceContextPropagator()
+      case 'baggage':
+        return new W3CBaggagePropagator()
+      case 'b3':
+        return new (b3 as typeof import('@opentelemetry/propagator-b3')).B3Propagator()
+      default:
+        return new (b3 as typeof import('@opentelemetry/propagator-b3')).B3Propagator({
+          injectEncoding: (b3 as typeof import('@opentelemetry/propagator-b3')).B3InjectEncoding
+            .MULTI_HEADER,
+        })
+    }
+  }
+  const propagators = names.map(make)
+  return propagators.length === 1
+    ? (propagators[0] as TextMapPropagator)
+    : new CompositePropagator({ propagators })
+}
+
 function toAttributes(attributes: SpanAttributes | undefined): Attributes | undefined {
   if (attributes === undefined) return undefined
   const out: Attributes = {}
@@ -106,28 +160,37 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
+/** Where the request context rides inside OpenTelemetry's context. */
+const REQUEST_CONTEXT = createContextKey('rampart.request')
+
+/**
+ * Request contexts carried in OpenTelemetry's context: a traced request's carried context holds
+ * its server span and its request context, so entering it makes both current at once.
+ */
+const otelCarrier: ContextCarrier = {
+  run(ctx, fn) {
+    let carried = ctx.carried as Context | undefined
+    if (carried === undefined) {
+      carried = ROOT_CONTEXT.setValue(REQUEST_CONTEXT, ctx)
+      ctx.carried = carried
+    }
+    return context.with(carried, fn)
+  },
+  current: () => context.active().getValue(REQUEST_CONTEXT) as RequestContext | undefined,
+}
+
 /** The server span of one request. A class, not closures: one allocation per request. */
 class OtelServerSpan implements ServerSpan {
   readonly traceId: string
   readonly spanId: string
   #ended = false
   readonly #span: Span
-  readonly #active: Context
 
-  constructor(span: Span, active: Context) {
+  constructor(span: Span) {
     this.#span = span
-    this.#active = active
     const ids = span.spanContext()
     this.traceId = ids.traceId
     this.spanId = ids.spanId
-  }
-
-  run<T>(fn: () => T): T {
-    return context.with(this.#active, fn)
-  }
-
-  isActive(): boolean {
-    return trace.getSpan(context.active()) === this.#span
   }
 
   recordError(error: unknown): void {
@@ -205,8 +268,11 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
     resource,
     spanProcessors: [new RedactingProcessor(batch, () => redactor)],
   })
-  // Registers the AsyncLocalStorage context manager and the W3C trace-context + baggage propagator.
-  provider.register()
+  // Registers the AsyncLocalStorage context manager and the propagators of OTEL_PROPAGATORS.
+  const propagator = await createPropagator(env, log)
+  provider.register({ propagator })
+  // Header names the propagators read: a request carrying none of them skips extraction.
+  const contextHeaders = propagator?.fields().map((f) => f.toLowerCase()) ?? []
   const tracer = provider.getTracer('rampart')
 
   const late = loadedPackages(PATCHED_PACKAGES)
@@ -256,13 +322,18 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
     counts,
     lateModules,
 
-    startServerSpan(start: ServerSpanStart): ServerSpan {
+    carrier: otelCarrier,
+
+    startServerSpan(start: ServerSpanStart, ctx: RequestContext): ServerSpan {
       const { headers } = start
       // Most requests carry no trace context; skip the propagators' header parsing for them.
-      const parent =
-        headers.traceparent === undefined && headers.baggage === undefined
-          ? ROOT_CONTEXT
-          : propagation.extract(ROOT_CONTEXT, headers)
+      let parent = ROOT_CONTEXT
+      for (const field of contextHeaders) {
+        if (headers[field] !== undefined) {
+          parent = propagation.extract(ROOT_CONTEXT, headers)
+          break
+        }
+      }
       const method = STANDARD_METHODS.has(start.method) ? start.method : '_OTHER'
       const q = start.url.indexOf('?')
       const attributes: Attributes = {
@@ -281,7 +352,11 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
             : method
           : `${method === '_OTHER' ? 'HTTP' : method} ${start.route}`
       const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
-      return new OtelServerSpan(span, trace.setSpan(parent, span))
+      const server = new OtelServerSpan(span)
+      ctx.traceId = server.traceId
+      ctx.spanId = server.spanId
+      ctx.carried = trace.setSpan(parent, span).setValue(REQUEST_CONTEXT, ctx)
+      return server
     },
 
     withSpan(name, attributes, fn) {

@@ -2,6 +2,7 @@
  * Framework- and SDK-free types of the tracing capability. Nothing here imports OpenTelemetry,
  * so code that only names these types loads no OpenTelemetry module.
  */
+import type { ContextCarrier, RequestContext } from '../context/context.js'
 
 export type SpanAttributeValue = string | number | boolean
 export type SpanAttributes = Readonly<Record<string, SpanAttributeValue | undefined>>
@@ -40,10 +41,6 @@ export interface TracingLog {
 export interface ServerSpan {
   readonly traceId: string
   readonly spanId: string
-  /** Runs `fn` with this span as the active span (children, outgoing calls and logs see it). */
-  run<T>(fn: () => T): T
-  /** True when this span is the active one in the current async context. */
-  isActive(): boolean
   recordError(error: unknown): void
   /** Ends the span with the response status; `principal` is already a fingerprint. */
   end(status: number, principal?: string): void
@@ -73,7 +70,13 @@ export interface TracingRuntime {
   readonly counts: SpanCounts
   /** Instrumented modules that were loaded before the instrumentation (their calls are not traced). */
   readonly lateModules: readonly string[]
-  startServerSpan(start: ServerSpanStart): ServerSpan
+  /**
+   * Starts the server span of the request whose context is `ctx`: writes its ids into `ctx`,
+   * and makes the span active wherever `carrier` runs `ctx` (children, outgoing calls, logs).
+   */
+  startServerSpan(start: ServerSpanStart, ctx: RequestContext): ServerSpan
+  /** Carries request contexts inside OpenTelemetry's context (one async storage, not two). */
+  readonly carrier: ContextCarrier
   withSpan<T>(name: string, attributes: SpanAttributes | undefined, fn: (span: RampartSpan) => T): T
   /** Trace and span id of the active span, or undefined outside one. */
   activeIds(): { traceId: string; spanId: string } | undefined

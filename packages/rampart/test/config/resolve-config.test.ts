@@ -45,6 +45,7 @@ describe('resolveConfig', () => {
     ['METRICS_ENABLED', 'sometimes', 'true or false'],
     ['AUDIT_DB', 'mysql://x', 'sqlite:<path> or a postgres:// URL'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'localhost:4318', 'an http:// or https:// URL'],
+    ['OTEL_PROPAGATORS', 'tracecontext,xray', 'tracecontext, baggage, b3, b3multi, none'],
   ])('%s=%s is refused with what is allowed', (name, value, allowed) => {
     const message = errorOf(() => resolveConfig({}, { NODE_ENV: 'test', [name]: value }))
     expect(message.startsWith(`${name}: got "${value}"; expected `)).toBe(true)

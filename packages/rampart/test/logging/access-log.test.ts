@@ -45,6 +45,21 @@ describe('access log', () => {
     expect(line).not.toHaveProperty('user_id')
   })
 
+  it('a route template with quotes or backslashes still gives a valid JSON line', async () => {
+    const { app, logs } = await build()
+    app.get('/odd/"quoted"/back\\slash/:id', async () => ({ ok: true }))
+    await app.inject({
+      url: '/odd/%22quoted%22/back%5Cslash/1',
+      headers: { 'x-request-id': 'r:1.a_b-c' },
+    })
+    const line = logs.lines().find((l) => l.event === 'request.completed')
+    expect(line).toMatchObject({
+      route: '/odd/"quoted"/back\\slash/:id',
+      request_id: 'r:1.a_b-c',
+      status: 200,
+    })
+  })
+
   it('a client that hangs up mid-request still gets its one line, with status 499', async () => {
     const { app, logs } = await build()
     const slow = heldHandler()

@@ -37,6 +37,9 @@ describe('RED metrics', () => {
     for (let i = 0; i < 3; i++) await app.inject({ method: 'POST', url: '/items', payload: {} })
     await app.inject({ url: '/fail' })
     await app.inject({ url: '/healthz' })
+    // The router decodes these to /healthz and /metrics: still Rampart's own, still not counted.
+    await app.inject({ url: '/%68ealthz' })
+    await app.inject({ url: '/%6Detrics' })
     const res = await app.inject({ url: '/metrics' })
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toContain('text/plain')

@@ -1,9 +1,9 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { rampart, withSpan } from '../../src/adapters/fastify/index.js'
+import { currentContext, rampart, withSpan } from '../../src/adapters/fastify/index.js'
 import { hangUp, heldHandler } from '../support/hang-up.js'
 import { type LogCapture, logCapture } from '../support/log-capture.js'
 import {
@@ -65,6 +65,18 @@ describe('tracing with an OTLP/HTTP collector', () => {
       return row
     })
     app.post('/hangup/:id', hungUp.handler)
+    // A body makes Fastify resume the request in the socket's async context after parsing.
+    app.post('/orders', async (request) => {
+      await new Promise((r) => setTimeout(r, 5))
+      const [inner] = await Promise.all([
+        withSpan('orders.save', {}, async () => {
+          await new Promise((r) => setImmediate(r))
+          request.log.info({ event: 'orders.saved' }, 'saved')
+          return currentContext()?.requestId
+        }),
+      ])
+      return { requestId: currentContext()?.requestId, inner }
+    })
     await app.listen({ port: 0, host: '127.0.0.1' })
   })
 
@@ -145,6 +157,41 @@ describe('tracing with an OTLP/HTTP collector', () => {
         'm',
       ),
     )
+  })
+
+  it('keeps the request context and the server span current after a body, timers and Promise.all', async () => {
+    // The body comes after the headers, in a later packet: Fastify reads it in the socket's
+    // async context, not the request's.
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request(`${base()}/orders`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'content-length': '11',
+          'x-request-id': 'order-req-1',
+        },
+      })
+      req.on('response', (res) => {
+        let text = ''
+        res.on('data', (c) => (text += c))
+        res.on('end', () => resolve(text))
+      })
+      req.on('error', reject)
+      req.flushHeaders()
+      setTimeout(() => req.end('{"sku":"a"}'), 30)
+    })
+    expect(JSON.parse(body)).toEqual({ requestId: 'order-req-1', inner: 'order-req-1' })
+    await receiver.waitFor((spans) => spans.some((x) => x.name === 'orders.save'))
+    const server = receiver.spans.find((x) => x.name === 'POST /orders') as ReceivedSpan
+    const save = receiver.spans.find((x) => x.name === 'orders.save') as ReceivedSpan
+    expect(save.traceId).toBe(server.traceId)
+    expect(save.parentSpanId).toBe(server.spanId)
+    const saved = logs.lines().find((l) => l.event === 'orders.saved')
+    expect(saved).toMatchObject({
+      request_id: 'order-req-1',
+      trace_id: server.traceId,
+      span_id: save.spanId,
+    })
   })
 
   it('ends the span of a request whose client hung up after sending its whole body (aborted, exported)', async () => {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isInternalPath } from '../../config/defaults.js'
-import { createContext, currentContext, runWithContext } from '../../context/context.js'
+import { createContext, runWithContext } from '../../context/context.js'
 import { requestIdFrom } from '../../context/request-id.js'
 import type { Rampart } from '../../core/rampart.js'
 
@@ -45,7 +45,18 @@ export const CLIENT_CLOSED_REQUEST = 499
 // Per-request flags live in request decorators (declared with their default, so every request
 // object has the same shape from the start) rather than in properties added later.
 const FINISHED = 'rampartFinished'
-type Tracked = FastifyRequest & { [FINISHED]?: boolean }
+const INTERNAL = 'rampartInternal'
+type Tracked = FastifyRequest & { [FINISHED]?: boolean; [INTERNAL]?: boolean }
+
+/**
+ * Rampart's own endpoints (`/metrics`, `/healthz`, `/readyz`, `/_rampart…`) are logged at debug
+ * and neither counted nor traced. Decided on the matched route, not the raw URL: the router
+ * decodes `/%5Frampart/…` to `/_rampart/…`, so the raw URL would let such a request be served
+ * by the console yet counted as traffic. A request no route matched is judged by its path.
+ */
+function isInternalRequest(request: FastifyRequest, route: string): boolean {
+  return isInternalPath(route === 'unmatched' ? request.url : route)
+}
 
 /** Lets later capabilities watch every request through the context's hooks. */
 export interface RequestObservers {
@@ -54,8 +65,9 @@ export interface RequestObservers {
 
 /**
  * Request id, async context and the access log: the first hook to run and the last to log.
- * The context is entered in `onRequest` and entered again in `preValidation`, because body
- * parsing resumes in the socket's async context, not the request's.
+ * The context is entered once, in `onRequest`: routing is done by then, and Fastify runs body
+ * parsing in an `AsyncResource` made inside the hook chain, so handlers find the context after
+ * a body arrived in later packets too (tested).
  */
 export function installRequestContext(app: FastifyInstance, core: Rampart): RequestObservers {
   const { logger } = core
@@ -64,6 +76,7 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
   const aborts: Array<NonNullable<RequestObserver['onAbort']>> = []
   app.decorateRequest('rampartContext', undefined as never)
   app.decorateRequest(FINISHED, false)
+  app.decorateRequest(INTERNAL, false)
 
   /** One access line per request, answered or not. */
   const access = (
@@ -88,38 +101,30 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
 
   app.addHook('onRequest', (request: Tracked, reply, done) => {
     const ctx = createContext(requestIdFrom(request.headers['x-request-id']), request.ip)
+    const route = routeOf(request)
+    ctx.route = route
     request.rampartContext = ctx
     request.log = logger
+    const internal = isInternalRequest(request, route)
+    request[INTERNAL] = internal
     reply.header('x-request-id', ctx.requestId)
-    if (starts.length > 0) {
-      const internal = isInternalPath(request.url)
-      for (const start of starts) start(request, reply, internal)
-    }
+    for (const start of starts) start(request, reply, internal)
     // After a normal finish onResponse has marked the request; a close before that means the
     // client went away and no response will be sent.
     reply.raw.on('close', () => {
       if (request[FINISHED] === true) return
       request[FINISHED] = true
-      const route = ctx.route ?? routeOf(request)
-      access(request, CLIENT_CLOSED_REQUEST, route, reply.elapsedTime, isInternalPath(request.url))
+      access(request, CLIENT_CLOSED_REQUEST, route, reply.elapsedTime, internal)
       for (const abort of aborts) abort(request)
     })
     runWithContext(ctx, done)
-  })
-
-  app.addHook('preValidation', (request, _reply, done) => {
-    const ctx = request.rampartContext
-    ctx.route = routeOf(request)
-    // Requests without a body never left the context; skip the second `run` for them.
-    if (currentContext() === ctx) done()
-    else runWithContext(ctx, done)
   })
 
   app.addHook('onResponse', (request: Tracked, reply: FastifyReply, done) => {
     request[FINISHED] = true
     const route = request.rampartContext.route ?? routeOf(request)
     const elapsedMs = reply.elapsedTime
-    const internal = isInternalPath(request.url)
+    const internal = request[INTERNAL] === true
     access(request, reply.statusCode, route, elapsedMs, internal)
     for (const end of ends) end(request, reply, route, elapsedMs / 1000, internal)
     done()

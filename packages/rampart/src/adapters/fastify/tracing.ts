@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { isInternalPath } from '../../config/defaults.js'
-import { setActiveSpanLookup } from '../../context/context.js'
+import { setActiveSpanLookup, setContextCarrier } from '../../context/context.js'
 import type { Rampart } from '../../core/rampart.js'
 import { startTracing } from '../../tracing/start.js'
 import { acquireRuntime, clearRuntime, releaseRuntime } from '../../tracing/state.js'
@@ -35,30 +34,37 @@ export async function installTracing(
   setActiveSpanLookup(() => runtime.activeIds())
   registerSpanMetrics(core, runtime)
 
-  app.addHook('onRequest', (request: Traced, _reply, done) => {
-    if (isInternalPath(request.url)) return done()
-    const { headers } = request
-    const span = runtime.startServerSpan({
-      method: request.method,
-      route: request.is404 ? undefined : request.routeOptions.url,
-      url: request.url,
-      headers,
-      userAgent: headers['user-agent'],
-      httpVersion: request.raw.httpVersion,
-    })
-    request[SPAN] = span
-    const ctx = request.rampartContext
-    ctx.traceId = span.traceId
-    ctx.spanId = span.spanId
-    span.run(done)
-  })
-
-  // Body parsing resumes in the socket's async context: enter the span again (as the request
-  // context does) so the handler's child spans and outgoing calls find their parent.
-  app.addHook('preValidation', (request: Traced, _reply, done) => {
-    const span = request[SPAN]
-    if (span === undefined || span.isActive()) done()
-    else span.run(done)
+  // The span starts and ends inside the request context's own hooks (observers), and its
+  // OpenTelemetry context carries the request context: one async storage entered per request.
+  setContextCarrier(runtime.carrier)
+  observers.add({
+    onRequest(request: Traced, _reply, internal) {
+      if (internal) return
+      const { headers } = request
+      request[SPAN] = runtime.startServerSpan(
+        {
+          method: request.method,
+          route: request.is404 ? undefined : request.routeOptions.url,
+          url: request.url,
+          headers,
+          userAgent: headers['user-agent'],
+          httpVersion: request.raw.httpVersion,
+        },
+        request.rampartContext,
+      )
+    },
+    onResponse(request: Traced, reply: FastifyReply) {
+      const span = request[SPAN]
+      if (span === undefined) return
+      const user = request.rampartContext.userId
+      // The principal goes out only as its keyed fingerprint, never the raw id.
+      span.end(reply.statusCode, user === undefined ? undefined : core.fingerprint(user))
+    },
+    // The client went away before the response finished (with or without its whole body sent):
+    // the span ends as aborted, so it is still exported or counted as dropped.
+    onAbort(request: Traced) {
+      request[SPAN]?.abort()
+    },
   })
 
   app.addHook('onError', (request: Traced, _reply, error, done) => {
@@ -67,27 +73,10 @@ export async function installTracing(
     done()
   })
 
-  app.addHook('onResponse', (request: Traced, reply: FastifyReply, done) => {
-    const span = request[SPAN]
-    if (span !== undefined) {
-      const user = request.rampartContext.userId
-      // The principal goes out only as its keyed fingerprint, never the raw id.
-      span.end(reply.statusCode, user === undefined ? undefined : core.fingerprint(user))
-    }
-    done()
-  })
-
-  // The client went away before the response finished (with or without its whole body sent):
-  // the span ends as aborted, so it is still exported or counted as dropped.
-  observers.add({
-    onAbort(request: Traced) {
-      request[SPAN]?.abort()
-    },
-  })
-
   core.onClose('tracing', async () => {
     if (releaseRuntime() && runtime.origin === 'plugin') {
       setActiveSpanLookup(undefined)
+      setContextCarrier(undefined)
       clearRuntime(runtime)
       await runtime.shutdown()
     } else {
