@@ -60,10 +60,15 @@ describe('security events', () => {
     await app.inject({ method: 'POST', url: '/login', payload: {} })
     await app.inject({ url: '/login/../login?x=1' })
     await app.inject({ url: '/admin/export' })
+    // Percent-encoded spellings of a sensitive path are the same path to the router.
+    await app.inject({ method: 'POST', url: '/%6Cogin', payload: {} })
+    await app.inject({ url: '/%6Cogin/unknown' })
     const kinds = events().map((l) => [l.event, l.status])
     expect(kinds).toEqual([
       ['security.sensitive_client_error', 400],
       ['security.sensitive_client_error', 404],
+      ['security.sensitive_client_error', 404],
+      ['security.sensitive_client_error', 400],
       ['security.sensitive_client_error', 404],
     ])
   })

@@ -162,13 +162,28 @@ export async function installSecurity(
   // Watched from the request context's onResponse hook (no dispatch of its own).
   const events = securityEvents(core)
   observers.add({
-    onResponse(request, reply) {
+    onResponse(request, reply, route) {
       if (reply.statusCode < 400 || events.reported(request)) return
+      // Judged on the path as the router read it (`/%6Cogin` is `/login`): the route template
+      // when one matched, else the decoded path; and on the raw path too.
+      const prefixes = config.sensitivePaths
       const sensitive =
         request.routeOptions.config?.sensitive === true ||
-        isSensitivePath(request.url, config.sensitivePaths)
+        isSensitivePath(request.url, prefixes) ||
+        isSensitivePath(route === 'unmatched' ? decodedPath(request.url) : route, prefixes)
       const kind = securityEventOf(reply.statusCode, sensitive)
       if (kind !== undefined) events.report(request, kind, { status: reply.statusCode })
     },
   })
+}
+
+/** The path part of a URL with its percent-escapes decoded, or as given when they are malformed. */
+function decodedPath(url: string): string {
+  const q = url.indexOf('?')
+  const path = q === -1 ? url : url.slice(0, q)
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
 }
