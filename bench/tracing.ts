@@ -49,12 +49,12 @@ export default async () => {
         if (variant.server !== 'fastify-rampart-tracing.ts') return
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
         const sum = (re: RegExp) => [...text.matchAll(re)].reduce((acc, m) => acc + Number(m[1]), 0)
-        counters.set(variant.name, {
-          exported: sum(/^rampart_tracing_spans_exported_total (\d+)/gm),
-          dropped: sum(/^rampart_tracing_spans_dropped_total\{[^}]*\} (\d+)/gm),
-          // Counted by the server: autocannon leaves out requests in flight when a round ends.
-          served: sum(/^http_requests_total\{[^}]*\} (\d+)/gm),
-        })
+        const c = counters.get(variant.name) ?? { exported: 0, dropped: 0, served: 0 }
+        c.exported += sum(/^rampart_tracing_spans_exported_total (\d+)/gm)
+        c.dropped += sum(/^rampart_tracing_spans_dropped_total\{[^}]*\} (\d+)/gm)
+        // Counted by the server: autocannon leaves out requests in flight when a round ends.
+        c.served += sum(/^http_requests_total\{[^}]*\} (\d+)/gm)
+        counters.set(variant.name, c)
       },
     })
     const received = (service: string) => receiver.spans.filter((s) => s.service === service).length

@@ -27,7 +27,7 @@ export interface HttpSuite {
   rounds?: number
   durationSeconds?: number
   connections?: number
-  /** Runs for each variant after the last round, before its process is stopped (e.g. to read its counters). */
+  /** Runs for each process of each variant after the last round, before it is stopped (e.g. to read its counters). */
   beforeStop?: (variant: Variant, port: number) => Promise<void>
 }
 
@@ -130,47 +130,62 @@ export async function runHttpSuite(
   // BENCH_ROUNDS / BENCH_SECONDS override every suite's, for a tighter median on a noisy machine.
   const rounds = Number(process.env.BENCH_ROUNDS ?? 0) || (suite.rounds ?? 5)
   const seconds = Number(process.env.BENCH_SECONDS ?? 0) || (suite.durationSeconds ?? 5)
-  const running = new Map<string, Running>()
-  for (const v of suite.variants) running.set(v.name, await startServer(v))
+  // BENCH_PROCESSES: each variant runs in that many processes, each loaded every round. Two
+  // processes of the same code have differed by up to 10 % in CPU per request on this machine
+  // (JIT and memory layout are decided per process), more than many differences worth measuring.
+  const processes = Math.max(1, Number(process.env.BENCH_PROCESSES ?? 0) || 1)
+  const running = new Map<string, Running[]>()
+  for (const v of suite.variants) {
+    const list: Running[] = []
+    for (let i = 0; i < processes; i++) list.push(await startServer(v))
+    running.set(v.name, list)
+  }
   const results = new Map<string, VariantResult>(
     suite.variants.map((v) => [
       v.name,
       { name: v.name, rps: [], p99: [], cpuPerRequest: [], errors: 0, non2xx: 0, served: 0 },
     ]),
   )
+  const serversOf = (v: Variant) => running.get(v.name) as Running[]
   try {
     // Warm-up: JIT, connection pools, lazy imports.
     for (const v of suite.variants) {
-      const warm = await load(suite, (running.get(v.name) as Running).port, 2)
-      ;(results.get(v.name) as VariantResult).served += warm.requests.total
+      for (const server of serversOf(v)) {
+        const warm = await load(suite, server.port, 2)
+        ;(results.get(v.name) as VariantResult).served += warm.requests.total
+      }
     }
     for (let round = 0; round < rounds; round++) {
       const order = suite.variants.map(
         (_, i) => suite.variants[(i + round) % suite.variants.length] as Variant,
       )
       for (const v of order) {
-        const server = running.get(v.name) as Running
-        const cpuBefore = await cpuOf(server)
-        const r = await load(suite, server.port, seconds)
-        const cpu = (await cpuOf(server)) - cpuBefore
-        const acc = results.get(v.name) as VariantResult
-        acc.rps.push(r.requests.average)
-        acc.cpuPerRequest.push(cpu / Math.max(1, r.requests.total))
-        acc.p99.push(r.latency.p99)
-        acc.errors += r.errors + r.timeouts
-        acc.non2xx += r.non2xx
-        acc.served += r.requests.total
-        process.stderr.write(
-          `  round ${round + 1}/${rounds} ${v.name.padEnd(36)} ${Math.round(r.requests.average)} req/s  p99 ${r.latency.p99} ms\n`,
-        )
+        const servers = serversOf(v)
+        for (let i = 0; i < servers.length; i++) {
+          const server = servers[(i + round) % servers.length] as Running
+          const cpuBefore = await cpuOf(server)
+          const r = await load(suite, server.port, seconds)
+          const cpu = (await cpuOf(server)) - cpuBefore
+          const acc = results.get(v.name) as VariantResult
+          acc.rps.push(r.requests.average)
+          acc.cpuPerRequest.push(cpu / Math.max(1, r.requests.total))
+          acc.p99.push(r.latency.p99)
+          acc.errors += r.errors + r.timeouts
+          acc.non2xx += r.non2xx
+          acc.served += r.requests.total
+          process.stderr.write(
+            `  round ${round + 1}/${rounds} ${v.name.padEnd(36)} ${Math.round(r.requests.average)} req/s  p99 ${r.latency.p99} ms\n`,
+          )
+        }
       }
     }
     if (suite.beforeStop) {
-      for (const v of suite.variants)
-        await suite.beforeStop(v, (running.get(v.name) as Running).port)
+      for (const v of suite.variants) {
+        for (const server of serversOf(v)) await suite.beforeStop(v, server.port)
+      }
     }
   } finally {
-    for (const r of running.values()) await stopServer(r)
+    for (const list of running.values()) for (const r of list) await stopServer(r)
   }
   const list = [...results.values()]
   const baseline = results.get(suite.baseline) as VariantResult
@@ -187,7 +202,7 @@ export async function runHttpSuite(
     '',
     suite.description,
     '',
-    `Node ${process.version}; ${rounds} interleaved rounds × ${seconds} s, ${suite.connections ?? 50} connections${FIXED_RATE === undefined ? '' : `, at a fixed ${FIXED_RATE} req/s (\`BENCH_RATE\`: compare the CPU columns, not req/s)`}, \`${suite.request.method ?? 'GET'} ${suite.request.path}\`; median of rounds. "CPU-bound share" is the baseline's server CPU per request divided by the variant's: the throughput ratio the variant would keep if the server were the only thing using the CPU, and much less sensitive to other load on the machine than req/s.`,
+    `Node ${process.version}; ${rounds} interleaved rounds × ${seconds} s${processes > 1 ? `, ${processes} processes per variant (each loaded every round; medians over all)` : ''}, ${suite.connections ?? 50} connections${FIXED_RATE === undefined ? '' : `, at a fixed ${FIXED_RATE} req/s (\`BENCH_RATE\`: compare the CPU columns, not req/s)`}, \`${suite.request.method ?? 'GET'} ${suite.request.path}\`; median of rounds. "CPU-bound share" is the baseline's server CPU per request divided by the variant's: the throughput ratio the variant would keep if the server were the only thing using the CPU, and much less sensitive to other load on the machine than req/s.`,
     '',
     `| variant | req/s | vs ${suite.baseline} | spread (max−min) | server CPU µs/req | CPU-bound share of ${suite.baseline} | p99 ms | errors | non-2xx |`,
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -9,6 +9,7 @@ import { CSRF_DEFAULTS } from '../../csrf/options.js'
 import { createOriginCheck } from '../../csrf/origin-check.js'
 import { createCsrfTokens, type TokenFailure } from '../../csrf/token.js'
 import { HttpError } from '../../errors/http-error.js'
+import { routeConfigOf } from './request-context.js'
 import { securityEvents } from './security-events.js'
 
 declare module 'fastify' {
@@ -99,7 +100,7 @@ export function installCsrf(app: FastifyInstance, core: Rampart): void {
   app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done) => {
     // The wire method decides: `_method` and `X-HTTP-Method-Override` are never consulted.
     if (SAFE_METHODS.has(request.method)) return done()
-    if (request.routeOptions.config?.csrf === false) return done()
+    if (routeConfigOf(request)?.csrf === false) return done()
     // No session cookie, no ambient authority to abuse (bearer-only API calls, anonymous posts).
     const session = readCookie(request.headers.cookie, cookieName)
     if (session === undefined) return done()

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isInternalPath } from '../../config/defaults.js'
 import { createContext, runWithContext } from '../../context/context.js'
 import { requestIdFrom } from '../../context/request-id.js'
@@ -7,6 +7,15 @@ import type { Rampart } from '../../core/rampart.js'
 /** The route template of a request, or `unmatched` when no route matched. */
 export function routeOf(request: FastifyRequest): string {
   return request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched')
+}
+
+/**
+ * The matched route's `config`. Fastify's `request.routeOptions` builds a new object on every
+ * read; the request context reads it once in its `onRequest` hook (the first Rampart hook) and
+ * every later hook uses that.
+ */
+export function routeConfigOf(request: FastifyRequest): FastifyContextConfig | undefined {
+  return request.rampartRouteConfig ?? request.routeOptions.config
 }
 
 /**
@@ -75,6 +84,7 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
   const ends: Array<NonNullable<RequestObserver['onResponse']>> = []
   const aborts: Array<NonNullable<RequestObserver['onAbort']>> = []
   app.decorateRequest('rampartContext', undefined as never)
+  app.decorateRequest('rampartRouteConfig', undefined)
   app.decorateRequest(FINISHED, false)
   app.decorateRequest(INTERNAL, false)
 
@@ -101,9 +111,11 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
 
   app.addHook('onRequest', (request: Tracked, reply, done) => {
     const ctx = createContext(requestIdFrom(request.headers['x-request-id']), request.ip)
-    const route = routeOf(request)
+    const options = request.routeOptions
+    const route = request.is404 ? 'unmatched' : (options.url ?? 'unmatched')
     ctx.route = route
     request.rampartContext = ctx
+    request.rampartRouteConfig = options.config
     request.log = logger
     const internal = isInternalRequest(request, route)
     request[INTERNAL] = internal

@@ -15,7 +15,7 @@ import {
 } from '../../security/headers.js'
 import { jsonDepthGuard } from '../../security/json-depth.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
-import { type RequestObservers, routeOf } from './request-context.js'
+import { type RequestObservers, routeConfigOf, routeOf } from './request-context.js'
 import { securityEvents } from './security-events.js'
 import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.js'
 
@@ -112,7 +112,7 @@ export async function installSecurity(
   app.addHook('onSend', (request, reply, payload, done) => {
     if (isJsonContentType(reply.getHeader('content-type'))) return done(null, payload)
     const { documentOnly } =
-      (request.routeOptions.config as RouteHeaders)[ROUTE_HEADERS] ?? globalHeaders
+      (routeConfigOf(request) as RouteHeaders)[ROUTE_HEADERS] ?? globalHeaders
     for (const [name, value] of documentOnly) {
       if (name === 'content-security-policy') {
         if (reply.getHeader(name) === API_CSP) reply.header(name, value)
@@ -134,7 +134,7 @@ export async function installSecurity(
       request.raw.socket?.remoteAddress,
       request.headers['x-forwarded-for'],
     )
-    const own = (request.routeOptions.config as RouteHeaders)[ROUTE_HEADERS]
+    const own = (routeConfigOf(request) as RouteHeaders)[ROUTE_HEADERS]
     reply.headers((own ?? globalHeaders).api)
     if (!mediaType(request).startsWith('multipart/')) return done()
     // Multipart bodies are streamed by the handler, outside Fastify's bodyLimit.
@@ -168,7 +168,7 @@ export async function installSecurity(
       // when one matched, else the decoded path; and on the raw path too.
       const prefixes = config.sensitivePaths
       const sensitive =
-        request.routeOptions.config?.sensitive === true ||
+        routeConfigOf(request)?.sensitive === true ||
         isSensitivePath(request.url, prefixes) ||
         isSensitivePath(route === 'unmatched' ? decodedPath(request.url) : route, prefixes)
       const kind = securityEventOf(reply.statusCode, sensitive)

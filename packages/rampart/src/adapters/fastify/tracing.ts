@@ -41,10 +41,11 @@ export async function installTracing(
     onRequest(request: Traced, _reply, internal) {
       if (internal) return
       const { headers } = request
+      const { route } = request.rampartContext
       request[SPAN] = runtime.startServerSpan(
         {
           method: request.method,
-          route: request.is404 ? undefined : request.routeOptions.url,
+          route: route === 'unmatched' ? undefined : route,
           url: request.url,
           headers,
           userAgent: headers['user-agent'],

@@ -14,6 +14,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** This request's Rampart context (request id, user id, trace ids, client IP). */
     rampartContext: RequestContext
+    /** The matched route's `config`, read once per request (see `routeConfigOf`). */
+    rampartRouteConfig: FastifyContextConfig | undefined
   }
   interface FastifyContextConfig {
     /** Rate-limit policy name for this route, or `false` to opt out. */
