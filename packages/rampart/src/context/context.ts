@@ -24,7 +24,14 @@ export interface RequestContext {
 export interface ContextCarrier {
   run<T>(ctx: RequestContext, fn: () => T): T
   current(): RequestContext | undefined
+  /**
+   * Trace and span id of the innermost active span (a manual span's, not only the request's
+   * server span), for log lines; undefined when this carrier knows no spans.
+   */
+  activeSpanIds(): SpanIds | undefined
 }
+
+type SpanIds = { traceId: string; spanId: string }
 
 // One storage for the process: async context is process-wide by nature (like OpenTelemetry's
 // context manager); what it carries is per request.
@@ -32,6 +39,7 @@ const storage = new AsyncLocalStorage<RequestContext>()
 const ownCarrier: ContextCarrier = {
   run: (ctx, fn) => storage.run(ctx, fn),
   current: () => storage.getStore(),
+  activeSpanIds: () => undefined,
 }
 let carrier = ownCarrier
 
@@ -58,20 +66,9 @@ export function currentContext(): RequestContext | undefined {
   return carrier.current()
 }
 
-type SpanIds = { traceId: string; spanId: string }
-let activeSpan: (() => SpanIds | undefined) | undefined
-
-/**
- * Lets log lines carry the ids of the innermost active span (a manual span's, not only the
- * request's server span). Set by the tracing runtime when it starts.
- */
-export function setActiveSpanLookup(lookup: (() => SpanIds | undefined) | undefined): void {
-  activeSpan = lookup
-}
-
 /** Trace and span id for a log line: the active span's when tracing is on, else the request's. */
 export function currentSpanIds(ctx: RequestContext | undefined): Partial<SpanIds> | undefined {
-  const span = activeSpan?.()
+  const span = carrier.activeSpanIds()
   if (span !== undefined) return span
   return ctx?.traceId === undefined ? undefined : { traceId: ctx.traceId, spanId: ctx.spanId }
 }

@@ -1,6 +1,7 @@
 /** Values `OTEL_PROPAGATORS` may list (the OpenTelemetry spec's, less the deprecated ones). */
 export const PROPAGATOR_NAMES = ['tracecontext', 'baggage', 'b3', 'b3multi', 'none'] as const
-export type PropagatorName = (typeof PROPAGATOR_NAMES)[number]
+/** A propagator to install (`none` only ever empties the list). */
+export type PropagatorName = Exclude<(typeof PROPAGATOR_NAMES)[number], 'none'>
 
 /** W3C trace context and baggage: the spec's default when `OTEL_PROPAGATORS` is unset or empty. */
 export const DEFAULT_PROPAGATORS: readonly PropagatorName[] = ['tracecontext', 'baggage']

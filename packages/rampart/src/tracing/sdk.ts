@@ -114,25 +114,16 @@ async function createPropagator(
     names = DEFAULT_PROPAGATORS
   }
   if (names.length === 0) return null
-  const b3 = names.some((n) => n === 'b3' || n === 'b3multi')
-    ? await import('@opentelemetry/propagator-b3')
-    : undefined
-  const make = (name: PropagatorName): TextMapPropagator => {
-    switch (name) {
-      case 'tracecontext':
-        return new W3CTraceContextPropagator()
-      case 'baggage':
-        return new W3CBaggagePropagator()
-      case 'b3':
-        return new (b3 as typeof import('@opentelemetry/propagator-b3')).B3Propagator()
-      default:
-        return new (b3 as typeof import('@opentelemetry/propagator-b3')).B3Propagator({
-          injectEncoding: (b3 as typeof import('@opentelemetry/propagator-b3')).B3InjectEncoding
-            .MULTI_HEADER,
-        })
-    }
+  const make: Record<PropagatorName, () => Promise<TextMapPropagator>> = {
+    tracecontext: async () => new W3CTraceContextPropagator(),
+    baggage: async () => new W3CBaggagePropagator(),
+    b3: async () => new (await import('@opentelemetry/propagator-b3')).B3Propagator(),
+    b3multi: async () => {
+      const b3 = await import('@opentelemetry/propagator-b3')
+      return new b3.B3Propagator({ injectEncoding: b3.B3InjectEncoding.MULTI_HEADER })
+    },
   }
-  const propagators = names.map(make)
+  const propagators = await Promise.all(names.map((name) => make[name]()))
   return propagators.length === 1
     ? (propagators[0] as TextMapPropagator)
     : new CompositePropagator({ propagators })
@@ -177,6 +168,12 @@ const otelCarrier: ContextCarrier = {
     return context.with(carried, fn)
   },
   current: () => context.active().getValue(REQUEST_CONTEXT) as RequestContext | undefined,
+  activeSpanIds() {
+    const span = trace.getSpan(context.active())
+    if (span === undefined) return undefined
+    const { traceId, spanId } = span.spanContext()
+    return { traceId, spanId }
+  },
 }
 
 /** The server span of one request. A class, not closures: one allocation per request. */
@@ -390,13 +387,6 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
           ) as ReturnType<typeof fn>
         },
       )
-    },
-
-    activeIds() {
-      const span = trace.getSpan(context.active())
-      if (span === undefined) return undefined
-      const { traceId, spanId } = span.spanContext()
-      return { traceId, spanId }
     },
 
     setLog(next) {

@@ -78,8 +78,6 @@ export interface TracingRuntime {
   /** Carries request contexts inside OpenTelemetry's context (one async storage, not two). */
   readonly carrier: ContextCarrier
   withSpan<T>(name: string, attributes: SpanAttributes | undefined, fn: (span: RampartSpan) => T): T
-  /** Trace and span id of the active span, or undefined outside one. */
-  activeIds(): { traceId: string; spanId: string } | undefined
   /** Where export failures are reported; the latest app to attach wins. */
   setLog(log: TracingLog): void
   /** Adds the service's private keys to the redaction of span attributes. */

@@ -5,8 +5,11 @@ import { requestIdFrom } from '../../context/request-id.js'
 import type { Rampart } from '../../core/rampart.js'
 
 /** The route template of a request, or `unmatched` when no route matched. */
-export function routeOf(request: FastifyRequest): string {
-  return request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched')
+export function routeOf(
+  request: FastifyRequest,
+  options: { url?: string | undefined } = request.routeOptions,
+): string {
+  return request.is404 ? 'unmatched' : (options.url ?? 'unmatched')
 }
 
 /**
@@ -112,7 +115,7 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
   app.addHook('onRequest', (request: Tracked, reply, done) => {
     const ctx = createContext(requestIdFrom(request.headers['x-request-id']), request.ip)
     const options = request.routeOptions
-    const route = request.is404 ? 'unmatched' : (options.url ?? 'unmatched')
+    const route = routeOf(request, options)
     ctx.route = route
     request.rampartContext = ctx
     request.rampartRouteConfig = options.config

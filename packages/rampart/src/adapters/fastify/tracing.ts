@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { setActiveSpanLookup, setContextCarrier } from '../../context/context.js'
+import { setContextCarrier } from '../../context/context.js'
 import type { Rampart } from '../../core/rampart.js'
 import { startTracing } from '../../tracing/start.js'
 import { acquireRuntime, clearRuntime, releaseRuntime } from '../../tracing/state.js'
@@ -31,7 +31,6 @@ export async function installTracing(
   acquireRuntime()
   runtime.setLog(core.logger)
   runtime.setRedactKeys(config.redactKeys)
-  setActiveSpanLookup(() => runtime.activeIds())
   registerSpanMetrics(core, runtime)
 
   // The span starts and ends inside the request context's own hooks (observers), and its
@@ -76,7 +75,6 @@ export async function installTracing(
 
   core.onClose('tracing', async () => {
     if (releaseRuntime() && runtime.origin === 'plugin') {
-      setActiveSpanLookup(undefined)
       setContextCarrier(undefined)
       clearRuntime(runtime)
       await runtime.shutdown()
