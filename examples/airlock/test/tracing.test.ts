@@ -52,7 +52,13 @@ for (const { name, url } of DATABASES)
       })
       expect(uploaded.statusCode).toBe(200)
 
-      await receiver.waitFor((s) => s.some((x) => x.name === 'upload.store'))
+      // The server span ends after the response (onResponse), so it can reach the collector in
+      // a later batch than its children: wait for both.
+      await receiver.waitFor(
+        (s) =>
+          s.some((x) => x.name === 'upload.store') &&
+          s.some((x) => x.name === 'POST /api/v1/requests/:id/files'),
+      )
       const spans = receiver.spans
       const tokenServer = spans.find((s) => s.name === 'POST /api/v1/tokens')
       const argon = spans.find((s) => s.name === 'auth.argon2_verify')

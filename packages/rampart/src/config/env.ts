@@ -2,6 +2,7 @@ import { isIP } from 'node:net'
 import { z } from 'zod'
 import { RampartError } from '../errors/rampart-error.js'
 import { PROPAGATOR_NAMES, propagatorsFromEnv } from '../tracing/propagators.js'
+import { SAMPLER_NAMES, samplerRatio } from '../tracing/sampler.js'
 import { LOG_LEVELS } from './options.js'
 
 /**
@@ -119,6 +120,17 @@ export const envSchema = z.object({
       },
       `a comma-separated list of ${PROPAGATOR_NAMES.join(', ')}`,
     ),
+  ),
+  OTEL_TRACES_SAMPLER: choice(SAMPLER_NAMES),
+  OTEL_TRACES_SAMPLER_ARG: optional(
+    z.string().refine((v) => {
+      try {
+        samplerRatio(v)
+        return true
+      } catch {
+        return false
+      }
+    }, 'a number from 0 to 1'),
   ),
   SECRET_KEY: optional(secretText),
   DATA_DIR: optional(z.string()),

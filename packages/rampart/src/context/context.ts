@@ -11,71 +11,104 @@ export interface RequestContext {
   route: string | undefined
   /** The client address after `TRUSTED_PROXIES` were applied. */
   clientIp: string | undefined
-  /** What the context carrier keeps for this request (tracing: its OpenTelemetry context). */
+  /** What tracing keeps for this request (its server span and parent context). */
   carried: unknown
 }
 
 /**
- * How the request context follows a request across awaits, timers and callbacks. By default
- * Rampart's own `AsyncLocalStorage`; while tracing is on, OpenTelemetry's context (the request
- * context rides in it under a key), so a traced request enters one async storage, not two: on
- * Node 20 every promise and callback of the request pays an async-hooks call per storage.
+ * Something else entered as the current async context inside a request: while tracing is on,
+ * OpenTelemetry's context manager stores its contexts in Rampart's storage (one storage per
+ * request, see ADR 0009), so `context.with(…)` inside a request makes an OpenTelemetry context
+ * current. The reader tells Rampart which request such a frame belongs to, and its active span.
  */
-export interface ContextCarrier {
-  run<T>(ctx: RequestContext, fn: () => T): T
-  current(): RequestContext | undefined
-  /**
-   * Trace and span id of the innermost active span (a manual span's, not only the request's
-   * server span), for log lines; undefined when this carrier knows no spans.
-   */
-  activeSpanIds(): SpanIds | undefined
+export interface FrameReader {
+  requestOf(frame: object): RequestContext | undefined
+  /** Trace and span id of the frame's active span (a manual span's, not only the server span's). */
+  spanIdsOf(frame: object): SpanIds | undefined
 }
 
 type SpanIds = { traceId: string; spanId: string }
 
-// One storage for the process: async context is process-wide by nature (like OpenTelemetry's
-// context manager); what it carries is per request.
-const storage = new AsyncLocalStorage<RequestContext>()
-const ownCarrier: ContextCarrier = {
-  run: (ctx, fn) => storage.run(ctx, fn),
-  current: () => storage.getStore(),
-  activeSpanIds: () => undefined,
-}
-let carrier = ownCarrier
+// One storage for the process, kept on `globalThis` under a registered symbol: async context is
+// process-wide by nature, and the copy of Rampart that `--import rampart/otel` loads must find
+// the same storage as the app's copy (they can be two module instances, source and build).
+const STORAGE = Symbol.for('rampart.context.storage')
+const holder = globalThis as { [STORAGE]?: AsyncLocalStorage<object> }
+holder[STORAGE] ??= new AsyncLocalStorage<object>()
+const storage: AsyncLocalStorage<object> = holder[STORAGE]
 
-/** Hands the carrying of request contexts to another carrier (tracing), or back (undefined). */
-export function setContextCarrier(next: ContextCarrier | undefined): void {
-  carrier = next ?? ownCarrier
+let frames: FrameReader | undefined
+
+/** Lets tracing explain its frames to Rampart (undefined when tracing stops). */
+export function setFrameReader(reader: FrameReader | undefined): void {
+  frames = reader
+}
+
+class Context implements RequestContext {
+  userId: string | undefined = undefined
+  traceId: string | undefined = undefined
+  spanId: string | undefined = undefined
+  route: string | undefined = undefined
+  carried: unknown = undefined
+  constructor(
+    readonly requestId: string,
+    public clientIp: string | undefined,
+  ) {}
+}
+
+/** True for contexts made by `createContext`, false for other frames (OpenTelemetry's). */
+export function isRequestContext(value: unknown): value is RequestContext {
+  // Duck-typed, not `instanceof`: the preload's copy of this module has its own class.
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { requestId?: unknown }).requestId === 'string'
+  )
 }
 
 /** Creates the context for a new request. */
 export function createContext(requestId: string, clientIp?: string): RequestContext {
-  return {
-    requestId,
-    userId: undefined,
-    traceId: undefined,
-    spanId: undefined,
-    route: undefined,
-    clientIp,
-    carried: undefined,
-  }
+  return new Context(requestId, clientIp)
 }
 
 /** The current request's context, or undefined outside a request. Survives awaits, timers and `Promise.all`. */
 export function currentContext(): RequestContext | undefined {
-  return carrier.current()
+  const store = storage.getStore()
+  if (store === undefined || store instanceof Context) return store
+  return isRequestContext(store) ? store : frames?.requestOf(store)
 }
 
 /** Trace and span id for a log line: the active span's when tracing is on, else the request's. */
 export function currentSpanIds(ctx: RequestContext | undefined): Partial<SpanIds> | undefined {
-  const span = carrier.activeSpanIds()
-  if (span !== undefined) return span
+  const store = storage.getStore()
+  if (store !== undefined && store !== ctx && !isRequestContext(store)) {
+    const ids = frames?.spanIdsOf(store)
+    if (ids !== undefined) return ids
+  }
   return ctx?.traceId === undefined ? undefined : { traceId: ctx.traceId, spanId: ctx.spanId }
 }
 
 /** Runs `fn` with `ctx` as the current context. */
 export function runWithContext<T>(ctx: RequestContext, fn: () => T): T {
-  return carrier.run(ctx, fn)
+  return storage.run(ctx, fn)
+}
+
+/**
+ * The current frame, whatever entered it (a request context or a tracing context); for the
+ * tracing context manager, which shares this storage.
+ */
+export function currentFrame(): object | undefined {
+  return storage.getStore()
+}
+
+/** Runs `fn` with `frame` current (the tracing context manager's `with`). */
+export function runInFrame<T>(frame: object, fn: () => T): T {
+  return storage.run(frame, fn)
+}
+
+/** Makes `frame` current for the rest of this async execution (the context manager's `attach`). */
+export function enterFrame(frame: object | undefined): void {
+  storage.enterWith(frame as object)
 }
 
 /**
@@ -88,6 +121,6 @@ export function runWithContext<T>(ctx: RequestContext, fn: () => T): T {
  * if (user) bindUser(user.id)
  */
 export function bindUser(userId: string | number): void {
-  const ctx = carrier.current()
+  const ctx = currentContext()
   if (ctx) ctx.userId = String(userId)
 }

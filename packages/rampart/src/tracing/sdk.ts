@@ -6,17 +6,21 @@ import {
   type Attributes,
   type Context,
   context,
-  createContextKey,
+  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
+  type Sampler,
+  SamplingDecision,
   type Span,
   SpanKind,
   SpanStatusCode,
   type TextMapPropagator,
+  TraceFlags,
   trace,
 } from '@opentelemetry/api'
 import {
   CompositePropagator,
+  getNumberFromEnv,
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from '@opentelemetry/core'
@@ -26,18 +30,27 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis'
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources'
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base'
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  ParentBasedSampler,
+  RandomIdGenerator,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+} from '@opentelemetry/sdk-trace-base'
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { STANDARD_METHODS } from '../config/defaults.js'
-import type { ContextCarrier, RequestContext } from '../context/context.js'
+import type { RequestContext } from '../context/context.js'
 import { createRedactor, type Redactor } from '../logging/redact.js'
 import { batchSettingsFromEnv, CountingBatchProcessor } from './batch-processor.js'
+import { otelFrames, RequestContextManager } from './context-manager.js'
 import { loadedPackages, PATCHED_PACKAGES, patchLoaded } from './late-modules.js'
 import { DEFAULT_PROPAGATORS, type PropagatorName, propagatorsFromEnv } from './propagators.js'
-import { RedactingProcessor } from './redacting-processor.js'
+import { RedactingProcessor, redactSpan } from './redacting-processor.js'
+import { RequestSpan, type RequestSpanPipeline, type SpanLimits } from './request-span.js'
+import { type SamplerChoice, samplerFromEnv } from './sampler.js'
 import type {
   RampartSpan,
-  ServerSpan,
   ServerSpanStart,
   SpanAttributes,
   SpanCounts,
@@ -151,70 +164,35 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
-/** Where the request context rides inside OpenTelemetry's context. */
-const REQUEST_CONTEXT = createContextKey('rampart.request')
-
-/**
- * Request contexts carried in OpenTelemetry's context: a traced request's carried context holds
- * its server span and its request context, so entering it makes both current at once.
- */
-const otelCarrier: ContextCarrier = {
-  run(ctx, fn) {
-    let carried = ctx.carried as Context | undefined
-    if (carried === undefined) {
-      carried = ROOT_CONTEXT.setValue(REQUEST_CONTEXT, ctx)
-      ctx.carried = carried
-    }
-    return context.with(carried, fn)
-  },
-  current: () => context.active().getValue(REQUEST_CONTEXT) as RequestContext | undefined,
-  activeSpanIds() {
-    const span = trace.getSpan(context.active())
-    if (span === undefined) return undefined
-    const { traceId, spanId } = span.spanContext()
-    return { traceId, spanId }
-  },
+/** The sampler `OTEL_TRACES_SAMPLER` asks for; a bad value is logged once and the default used. */
+function createSampler(env: NodeJS.ProcessEnv, log: TracingLog): Sampler {
+  let choice: SamplerChoice
+  try {
+    choice = samplerFromEnv(env)
+  } catch (err) {
+    log.warn(
+      { event: 'tracing.sampler_invalid', OTEL_TRACES_SAMPLER: env.OTEL_TRACES_SAMPLER },
+      `${(err as Error).message} in OTEL_TRACES_SAMPLER(_ARG); using parentbased_always_on`,
+    )
+    choice = { root: 'always_on', parentBased: true, ratio: 1 }
+  }
+  const root =
+    choice.root === 'always_on'
+      ? new AlwaysOnSampler()
+      : choice.root === 'always_off'
+        ? new AlwaysOffSampler()
+        : new TraceIdRatioBasedSampler(choice.ratio)
+  return choice.parentBased ? new ParentBasedSampler({ root }) : root
 }
 
-/** The server span of one request. A class, not closures: one allocation per request. */
-class OtelServerSpan implements ServerSpan {
-  readonly traceId: string
-  readonly spanId: string
-  #ended = false
-  readonly #span: Span
-
-  constructor(span: Span) {
-    this.#span = span
-    const ids = span.spanContext()
-    this.traceId = ids.traceId
-    this.spanId = ids.spanId
-  }
-
-  recordError(error: unknown): void {
-    const err = errorOf(error)
-    this.#span.recordException(err)
-    this.#span.setAttribute('error.type', err.name)
-  }
-
-  end(status: number, principal?: string): void {
-    if (this.#ended) return
-    this.#ended = true
-    const span = this.#span
-    span.setAttribute('http.response.status_code', status)
-    if (principal !== undefined) span.setAttribute('enduser.pseudo.id', principal)
-    if (status >= 500) {
-      span.setStatus({ code: SpanStatusCode.ERROR })
-      span.setAttribute('error.type', String(status))
-    }
-    span.end()
-  }
-
-  abort(): void {
-    if (this.#ended) return
-    this.#ended = true
-    this.#span.setStatus({ code: SpanStatusCode.ERROR, message: 'client aborted the request' })
-    this.#span.setAttribute('error.type', 'aborted')
-    this.#span.end()
+/** The SDK's span limits from the standard `OTEL_SPAN_*` variables (its defaults otherwise). */
+function spanLimitsFromEnv(): SpanLimits {
+  const limit = (name: string, fallback: number) => getNumberFromEnv(name) ?? fallback
+  return {
+    attributeCountLimit: limit('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT', 128),
+    attributeValueLengthLimit: limit('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT', Infinity),
+    eventCountLimit: limit('OTEL_SPAN_EVENT_COUNT_LIMIT', 128),
+    linkCountLimit: limit('OTEL_SPAN_LINK_COUNT_LIMIT', 128),
   }
 }
 
@@ -260,16 +238,30 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
   const resource = resourceFromAttributes({ 'service.name': settings.serviceName }).merge(
     detectResources({ detectors: [envDetector] }),
   )
-  // The sampler comes from OTEL_TRACES_SAMPLER / _ARG (default: parent-based, always on).
+  // One sampler, id generator and set of limits for the SDK's spans and the request spans.
+  const sampler = createSampler(env, log)
+  const idGenerator = new RandomIdGenerator()
+  const limits = spanLimitsFromEnv()
   const provider = new NodeTracerProvider({
     resource,
+    sampler,
+    idGenerator,
+    spanLimits: limits,
     spanProcessors: [new RedactingProcessor(batch, () => redactor)],
   })
-  // Registers the AsyncLocalStorage context manager and the propagators of OTEL_PROPAGATORS.
+  // OpenTelemetry's context rides in Rampart's async storage (see RequestContextManager); the
+  // propagators are those of OTEL_PROPAGATORS.
   const propagator = await createPropagator(env, log)
-  provider.register({ propagator })
+  provider.register({ propagator, contextManager: new RequestContextManager() })
   // Header names the propagators read: a request carrying none of them skips extraction.
   const contextHeaders = propagator?.fields().map((f) => f.toLowerCase()) ?? []
+  const requestSpans: RequestSpanPipeline = {
+    resource,
+    scope: { name: 'rampart' },
+    limits,
+    // The same redaction and the same counting batch processor as the SDK's spans.
+    onEnd: (span) => batch.onEnd(redactSpan(span, redactor)),
+  }
   const tracer = provider.getTracer('rampart')
 
   const late = loadedPackages(PATCHED_PACKAGES)
@@ -319,12 +311,12 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
     counts,
     lateModules,
 
-    carrier: otelCarrier,
+    frames: otelFrames,
 
-    startServerSpan(start: ServerSpanStart, ctx: RequestContext): ServerSpan {
+    startServerSpan(start: ServerSpanStart, ctx: RequestContext): RequestSpan {
       const { headers } = start
       // Most requests carry no trace context; skip the propagators' header parsing for them.
-      let parent = ROOT_CONTEXT
+      let parent: Context = ROOT_CONTEXT
       for (const field of contextHeaders) {
         if (headers[field] !== undefined) {
           parent = propagation.extract(ROOT_CONTEXT, headers)
@@ -348,12 +340,30 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
             ? 'HTTP'
             : method
           : `${method === '_OTHER' ? 'HTTP' : method} ${start.route}`
-      const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent)
-      const server = new OtelServerSpan(span)
-      ctx.traceId = server.traceId
-      ctx.spanId = server.spanId
-      ctx.carried = trace.setSpan(parent, span).setValue(REQUEST_CONTEXT, ctx)
-      return server
+      const remote = parent === ROOT_CONTEXT ? undefined : trace.getSpanContext(parent)
+      const parentIds = remote !== undefined && isSpanContextValid(remote) ? remote : undefined
+      const traceId = parentIds?.traceId ?? idGenerator.generateTraceId()
+      const sampling = sampler.shouldSample(parent, traceId, name, SpanKind.SERVER, attributes, [])
+      const sampled = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED
+      if (sampling.attributes !== undefined) Object.assign(attributes, sampling.attributes)
+      const span = new RequestSpan(
+        requestSpans,
+        name,
+        {
+          traceId,
+          spanId: idGenerator.generateSpanId(),
+          traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE,
+          traceState: sampling.traceState ?? parentIds?.traceState,
+        },
+        parentIds,
+        parent,
+        attributes,
+        sampling.decision !== SamplingDecision.NOT_RECORD,
+      )
+      ctx.traceId = span.traceId
+      ctx.spanId = span.spanId
+      ctx.carried = span
+      return span
     },
 
     withSpan(name, attributes, fn) {

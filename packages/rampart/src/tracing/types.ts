@@ -2,7 +2,7 @@
  * Framework- and SDK-free types of the tracing capability. Nothing here imports OpenTelemetry,
  * so code that only names these types loads no OpenTelemetry module.
  */
-import type { ContextCarrier, RequestContext } from '../context/context.js'
+import type { FrameReader, RequestContext } from '../context/context.js'
 
 export type SpanAttributeValue = string | number | boolean
 export type SpanAttributes = Readonly<Record<string, SpanAttributeValue | undefined>>
@@ -43,7 +43,7 @@ export interface ServerSpan {
   readonly spanId: string
   recordError(error: unknown): void
   /** Ends the span with the response status; `principal` is already a fingerprint. */
-  end(status: number, principal?: string): void
+  finish(status: number, principal?: string): void
   /** Ends the span of a request whose client went away before the response. */
   abort(): void
 }
@@ -72,11 +72,11 @@ export interface TracingRuntime {
   readonly lateModules: readonly string[]
   /**
    * Starts the server span of the request whose context is `ctx`: writes its ids into `ctx`,
-   * and makes the span active wherever `carrier` runs `ctx` (children, outgoing calls, logs).
+   * and makes the span active wherever `ctx` is current (children, outgoing calls, logs).
    */
   startServerSpan(start: ServerSpanStart, ctx: RequestContext): ServerSpan
-  /** Carries request contexts inside OpenTelemetry's context (one async storage, not two). */
-  readonly carrier: ContextCarrier
+  /** Tells Rampart's context module which request an OpenTelemetry context belongs to. */
+  readonly frames: FrameReader
   withSpan<T>(name: string, attributes: SpanAttributes | undefined, fn: (span: RampartSpan) => T): T
   /** Where export failures are reported; the latest app to attach wins. */
   setLog(log: TracingLog): void

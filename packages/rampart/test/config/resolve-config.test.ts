@@ -46,6 +46,8 @@ describe('resolveConfig', () => {
     ['AUDIT_DB', 'mysql://x', 'sqlite:<path> or a postgres:// URL'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'localhost:4318', 'an http:// or https:// URL'],
     ['OTEL_PROPAGATORS', 'tracecontext,xray', 'tracecontext, baggage, b3, b3multi, none'],
+    ['OTEL_TRACES_SAMPLER', 'sometimes', 'one of always_on, always_off, traceidratio'],
+    ['OTEL_TRACES_SAMPLER_ARG', '1.5', 'a number from 0 to 1'],
   ])('%s=%s is refused with what is allowed', (name, value, allowed) => {
     const message = errorOf(() => resolveConfig({}, { NODE_ENV: 'test', [name]: value }))
     expect(message.startsWith(`${name}: got "${value}"; expected `)).toBe(true)

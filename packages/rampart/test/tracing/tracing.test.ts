@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { trace } from '@opentelemetry/api'
 import Fastify, { type FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -65,6 +66,14 @@ describe('tracing with an OTLP/HTTP collector', () => {
       return row
     })
     app.post('/hangup/:id', hungUp.handler)
+    // The usual OpenTelemetry idiom: annotate the span that is active, here the server span.
+    app.get('/annotated', async () => {
+      const span = trace.getActiveSpan()
+      span?.setAttribute('order.kind', 'rush')
+      span?.setAttributes({ 'api.token': CANARY, 'order.lines': 3 })
+      span?.addEvent('order.checked', { 'order.valid': true })
+      return { recording: span?.isRecording() ?? false }
+    })
     // A body makes Fastify resume the request in the socket's async context after parsing.
     app.post('/orders', async (request) => {
       await new Promise((r) => setTimeout(r, 5))
@@ -206,6 +215,21 @@ describe('tracing with an OTLP/HTTP collector', () => {
     const span = receiver.spans.find((x) => x.name === 'POST /hangup/:id')
     expect(span?.attributes['error.type']).toBe('aborted')
     expect(span?.status.code).toBe(2) // ERROR
+  })
+
+  it('lets the service annotate the server span through the OpenTelemetry API (redacted)', async () => {
+    const res = await fetch(`${base()}/annotated`)
+    expect(await res.json()).toEqual({ recording: true })
+    await receiver.waitFor((s) => s.some((x) => x.name === 'GET /annotated'))
+    const span = receiver.spans.find((x) => x.name === 'GET /annotated') as ReceivedSpan
+    expect(span.kind).toBe(SERVER)
+    expect(span.attributes).toMatchObject({
+      'order.kind': 'rush',
+      'order.lines': 3,
+      'api.token': '[REDACTED]',
+      'http.response.status_code': 200,
+    })
+    expect(span.events).toEqual([{ name: 'order.checked', attributes: { 'order.valid': true } }])
   })
 
   it('exports no span for /metrics or /healthz', async () => {

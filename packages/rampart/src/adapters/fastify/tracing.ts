@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { setContextCarrier } from '../../context/context.js'
+import { setFrameReader } from '../../context/context.js'
 import type { Rampart } from '../../core/rampart.js'
 import { startTracing } from '../../tracing/start.js'
 import { acquireRuntime, clearRuntime, releaseRuntime } from '../../tracing/state.js'
@@ -33,9 +33,9 @@ export async function installTracing(
   runtime.setRedactKeys(config.redactKeys)
   registerSpanMetrics(core, runtime)
 
-  // The span starts and ends inside the request context's own hooks (observers), and its
-  // OpenTelemetry context carries the request context: one async storage entered per request.
-  setContextCarrier(runtime.carrier)
+  // The span starts and ends inside the request context's own hooks (observers); OpenTelemetry's
+  // context manager shares Rampart's async storage: one storage entered per request.
+  setFrameReader(runtime.frames)
   observers.add({
     onRequest(request: Traced, _reply, internal) {
       if (internal) return
@@ -58,7 +58,7 @@ export async function installTracing(
       if (span === undefined) return
       const user = request.rampartContext.userId
       // The principal goes out only as its keyed fingerprint, never the raw id.
-      span.end(reply.statusCode, user === undefined ? undefined : core.fingerprint(user))
+      span.finish(reply.statusCode, user === undefined ? undefined : core.fingerprint(user))
     },
     // The client went away before the response finished (with or without its whole body sent):
     // the span ends as aborted, so it is still exported or counted as dropped.
@@ -75,7 +75,7 @@ export async function installTracing(
 
   core.onClose('tracing', async () => {
     if (releaseRuntime() && runtime.origin === 'plugin') {
-      setContextCarrier(undefined)
+      setFrameReader(undefined)
       clearRuntime(runtime)
       await runtime.shutdown()
     } else {
