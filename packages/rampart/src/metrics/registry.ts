@@ -18,8 +18,23 @@ interface MetricConfig<L extends string> {
   seriesCap?: number
 }
 
+/** One series of a counter, looked up once (prom-client's `labels()`): for hot paths. */
+export interface BoundCounter {
+  inc(value?: number): void
+}
+
+/** One series of a histogram, looked up once. */
+export interface BoundHistogram {
+  observe(value: number, exemplar?: Readonly<Record<string, string>>): void
+}
+
 export interface CappedCounter<L extends string = never> {
   inc(...args: WithLabels<L, [value?: number]>): void
+  /**
+   * The series of these labels, to keep and increment without looking it up again. Past the
+   * series cap it is the overflow series, and each increment still counts as dropped.
+   */
+  labels(...args: WithLabels<L, []>): BoundCounter
   /** Creates the series at 0 without counting, so Prometheus' `rate()` sees its first increase. */
   zero(...args: WithLabels<L, []>): void
 }
@@ -38,6 +53,8 @@ export interface CappedHistogram<L extends string = never> {
   observe(
     ...args: WithLabels<L, [value: number, exemplar?: Readonly<Record<string, string>>]>
   ): void
+  /** The series of these labels, to keep and observe into (see `CappedCounter.labels`). */
+  labels(...args: WithLabels<L, []>): BoundHistogram
   /** Starts a timer; the returned function observes the elapsed seconds. */
   startTimer(...args: WithLabels<L, []>): () => number
   /** Creates the series (every bucket at 0) without observing anything. */
@@ -93,6 +110,15 @@ class SeriesGuard<Child> {
   }
 
   child(labels: Readonly<Record<string, string | number>> | undefined): Child {
+    const child = this.bound(labels)
+    if (child !== undefined) return child
+    this.#onDrop()
+    this.#overflow ??= this.#make(this.#labelNames.map(() => OVERFLOW))
+    return this.#overflow
+  }
+
+  /** The series of these labels, created if the cap allows; undefined past the cap. */
+  bound(labels: Readonly<Record<string, string | number>> | undefined): Child | undefined {
     const names = this.#labelNames
     let key = ''
     for (let i = 0; i < names.length; i++) {
@@ -101,11 +127,7 @@ class SeriesGuard<Child> {
     }
     let child = this.#children.get(key)
     if (child !== undefined) return child
-    if (this.#children.size >= this.#cap) {
-      this.#onDrop()
-      this.#overflow ??= this.#make(names.map(() => OVERFLOW))
-      return this.#overflow
-    }
+    if (this.#children.size >= this.#cap) return undefined
     child = this.#make(
       names.map((n) => {
         const v = labels?.[n]
@@ -186,6 +208,10 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
             const [labels, rest] = splitArgs(labelNames, args)
             metric.inc(labels ?? {}, (rest[0] as number | undefined) ?? 1)
           },
+          labels(...args: unknown[]): BoundCounter {
+            const labels = splitArgs(labelNames, args)[0] ?? {}
+            return { inc: (value = 1) => metric.inc(labels, value) }
+          },
           zero(...args: unknown[]) {
             metric.inc(splitArgs(labelNames, args)[0] ?? {}, 0)
           },
@@ -204,6 +230,10 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
         inc(...args: unknown[]) {
           const [labels, rest] = splitArgs(labelNames, args)
           guard.child(labels).inc((rest[0] as number | undefined) ?? 1)
+        },
+        labels(...args: unknown[]): BoundCounter {
+          const [labels] = splitArgs(labelNames, args)
+          return guard.bound(labels) ?? { inc: (value = 1) => guard.child(labels).inc(value) }
         },
         zero(...args: unknown[]) {
           guard.child(splitArgs(labelNames, args)[0])
@@ -265,6 +295,14 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
           guard
             .child(labels)
             .observe(rest[0] as number, rest[1] as Record<string, string> | undefined)
+        },
+        labels(...args: unknown[]): BoundHistogram {
+          const [labels] = splitArgs(labelNames, args)
+          return (
+            guard.bound(labels) ?? {
+              observe: (value, exemplar) => guard.child(labels).observe(value, exemplar),
+            }
+          )
         },
         startTimer(...args: unknown[]) {
           const [labels] = splitArgs(labelNames, args)

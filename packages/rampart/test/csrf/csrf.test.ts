@@ -331,3 +331,52 @@ describe('CSRF', () => {
     expect(res.statusCode).toBe(403)
   })
 })
+
+describe('a route added before Rampart', () => {
+  it('refuses a form post it cannot read a token from, and names the cause once', async () => {
+    const early = Fastify()
+    const capture = logCapture()
+    let changed = 0
+    // Added before the plugin: it gets none of Rampart's per-route hooks, so a token in its
+    // body can never be checked. The post is refused rather than let through unchecked.
+    await early.register(formbody)
+    early.post('/early', async () => {
+      changed++
+      return { ok: true }
+    })
+    await early.register(rampart, {
+      secretKey: SECRET,
+      logLevel: 'info',
+      logFormat: 'json',
+      logDestination: capture.stream,
+      csrf: { sessionCookie: 'sid' },
+    })
+    await early.ready()
+    try {
+      const good = createCsrfTokens(Buffer.from(SECRET), 3600).issue(SESSION)
+      const post = (headers: Record<string, string>) =>
+        early.inject({
+          method: 'POST',
+          url: '/early',
+          headers: {
+            cookie: COOKIE,
+            'content-type': 'application/x-www-form-urlencoded',
+            ...headers,
+          },
+          payload: `amount=1&csrf_token=${good}`,
+        })
+      expect((await post({})).statusCode).toBe(403)
+      expect((await post({})).statusCode).toBe(403)
+      // The header form of the token is checked before any body is read: it still works.
+      expect((await post({ 'x-csrf-token': good })).statusCode).toBe(200)
+      expect(changed).toBe(1)
+      const warnings = capture.lines().filter((l) => l.event === 'csrf.route_unchecked')
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]?.route).toBe('/early')
+      const blocked = capture.lines().filter((l) => l.event === 'security.csrf_blocked')
+      expect(blocked.map((l) => l.reason)).toEqual(['unchecked_route', 'unchecked_route'])
+    } finally {
+      await early.close()
+    }
+  })
+})

@@ -1,4 +1,5 @@
 import type {
+  FastifyContextConfig,
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
@@ -9,7 +10,7 @@ import { CSRF_DEFAULTS } from '../../csrf/options.js'
 import { createOriginCheck } from '../../csrf/origin-check.js'
 import { createCsrfTokens, type TokenFailure } from '../../csrf/token.js'
 import { HttpError } from '../../errors/http-error.js'
-import { routeConfigOf } from './request-context.js'
+import { routeConfigOf, routeOf } from './request-context.js'
 import { securityEvents } from './security-events.js'
 
 declare module 'fastify' {
@@ -54,19 +55,38 @@ function single(value: string | string[] | undefined): unknown {
   return Array.isArray(value) ? [...value] : value
 }
 
+/** Methods that may carry a body (Fastify parses one): their routes get the body-token check. */
+function carriesBody(method: string | string[]): boolean {
+  return [method].flat().some((m) => !SAFE_METHODS.has(m))
+}
+
+/** Marks routes that check a body token in `preValidation` (set when the route is added). */
+const BODY_CHECK = Symbol('rampart.csrf.bodyCheck')
+type Checked = { [BODY_CHECK]?: true }
+
+/**
+ * A check that runs inside the security `onRequest` hook: undefined to go on, or the error
+ * to answer with. Sharing that hook saves a Fastify hook dispatch on every request.
+ */
+export type RequestGuard = (request: FastifyRequest) => Error | undefined
+
 /**
  * Slot 5 of the plugin: the CSRF check of every non-safe request carrying the session cookie
- * (DESIGN §8) and the `request.csrfToken()` decorator.
+ * (DESIGN §8) and the `request.csrfToken()` decorator. Returns the check for the security
+ * `onRequest` hook to run.
  *
  * The check runs in `onRequest`, before any body is read, whenever it can decide there: the
  * Fetch Metadata / Origin check, a token in `X-CSRF-Token`, and for multipart (streamed by the
  * handler) the `csrf_token` query parameter. Only form and JSON bodies may carry the token in
- * their `csrf_token` field; those are checked in `preValidation`, after parsing and before
- * schema validation could strip the field. Any other Content-Type without the header is refused
- * outright, so the check holds whatever the Content-Type.
+ * their `csrf_token` field; those are checked in a `preValidation` hook, after parsing and
+ * before schema validation could strip the field, which only routes with a non-safe method get
+ * (a GET pays for no such hook). Any other Content-Type without the header is refused outright,
+ * so the check holds whatever the Content-Type. A route added before Rampart (it has no such
+ * hook) cannot have its body read for a token, so a form or JSON post to it without the header
+ * is refused rather than let through unchecked.
  */
-export function installCsrf(app: FastifyInstance, core: Rampart): void {
-  const { config } = core
+export function installCsrf(app: FastifyInstance, core: Rampart): RequestGuard {
+  const { config, logger } = core
   const cookieName = config.csrf.sessionCookie
   const tokens = createCsrfTokens(config.secretKey, config.csrf.ttlSeconds)
   const originCheck = createOriginCheck(config.csrf.allowedOrigins)
@@ -82,41 +102,52 @@ export function installCsrf(app: FastifyInstance, core: Rampart): void {
     return tokens.issue(sessionId ?? readCookie(this.headers.cookie, cookieName) ?? '')
   })
 
-  const block = (
+  const refuse = (
     request: FastifyRequest,
-    reason: TokenFailure | 'cross_site' | 'foreign_origin',
-    done: HookHandlerDoneFunction,
-  ) => {
+    reason: TokenFailure | 'cross_site' | 'foreign_origin' | 'unchecked_route',
+  ): HttpError => {
     blocks.inc({ reason })
     events.report(request, 'csrf_blocked', { reason, status: 403 })
-    done(
-      new HttpError(403, {
-        detail:
-          'This request was refused by the cross-site request forgery protection. Reload the page and try again.',
-      }),
-    )
+    return new HttpError(403, {
+      detail:
+        'This request was refused by the cross-site request forgery protection. Reload the page and try again.',
+    })
   }
 
-  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done) => {
+  let warnedUnchecked = false
+  const guard: RequestGuard = (request) => {
     // The wire method decides: `_method` and `X-HTTP-Method-Override` are never consulted.
-    if (SAFE_METHODS.has(request.method)) return done()
-    if (routeConfigOf(request)?.csrf === false) return done()
+    if (SAFE_METHODS.has(request.method)) return undefined
+    const route = routeConfigOf(request) as (FastifyContextConfig & Checked) | undefined
+    if (route?.csrf === false) return undefined
     // No session cookie, no ambient authority to abuse (bearer-only API calls, anonymous posts).
     const session = readCookie(request.headers.cookie, cookieName)
-    if (session === undefined) return done()
+    if (session === undefined) return undefined
     const origin = originCheck({
       secFetchSite: request.headers['sec-fetch-site'] as string | undefined,
       origin: request.headers.origin,
       host: request.headers.host,
     })
-    if (origin !== undefined) return block(request, origin, done)
+    if (origin !== undefined) return refuse(request, origin)
     const header = request.headers[CSRF_DEFAULTS.header]
     let token: unknown = single(header)
     if (header === undefined) {
       const kind = bodyKind(request.headers['content-type'])
       if (kind === 'form' || kind === 'json') {
+        // An unmatched path has no handler to change anything: it answers 404.
+        if (request.is404) return undefined
+        if (route?.[BODY_CHECK] !== true) {
+          if (!warnedUnchecked) {
+            warnedUnchecked = true
+            logger.warn(
+              { event: 'csrf.route_unchecked', route: routeOf(request) },
+              'a route added before Rampart cannot have its body checked for a CSRF token; register rampart before your routes',
+            )
+          }
+          return refuse(request, 'unchecked_route')
+        }
         pending.set(request, session)
-        return done()
+        return undefined
       }
       if (kind === 'multipart') {
         const query = request.query as Record<string, string | string[] | undefined> | undefined
@@ -124,11 +155,14 @@ export function installCsrf(app: FastifyInstance, core: Rampart): void {
       }
     }
     const failure = tokens.verify(token, session)
-    if (failure !== undefined) return block(request, failure, done)
-    done()
-  })
+    return failure === undefined ? undefined : refuse(request, failure)
+  }
 
-  app.addHook('preValidation', (request: FastifyRequest, _reply: FastifyReply, done) => {
+  const checkBody = (
+    request: FastifyRequest,
+    _reply: FastifyReply,
+    done: HookHandlerDoneFunction,
+  ) => {
     const session = pending.get(request)
     if (session === undefined) return done()
     pending.delete(request)
@@ -138,7 +172,15 @@ export function installCsrf(app: FastifyInstance, core: Rampart): void {
         ? (body as Record<string, unknown>)[CSRF_DEFAULTS.field]
         : undefined
     const failure = tokens.verify(token, session)
-    if (failure !== undefined) return block(request, failure, done)
-    done()
+    done(failure === undefined ? undefined : refuse(request, failure))
+  }
+
+  app.addHook('onRoute', (route) => {
+    if (!carriesBody(route.method) || route.config?.csrf === false) return
+    const existing = route.preValidation === undefined ? [] : [route.preValidation].flat()
+    route.preValidation = [checkBody, ...existing]
+    route.config = { ...(route.config as object), [BODY_CHECK]: true } as typeof route.config
   })
+
+  return guard
 }

@@ -46,10 +46,9 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   installHealth(app, core)
   installConsole(app, core, options.slo)
   installShutdown(app, core, options.shutdown)
-  // 4. security: client IP, headers, body/upload limits, error pages, security events
-  await installSecurity(app, core, observers)
-  // 5. CSRF
-  installCsrf(app, core)
+  // 4. security: client IP, headers, body/upload limits, error pages, security events, and
+  // 5. the CSRF check, which runs in the security onRequest hook
+  await installSecurity(app, core, observers, [installCsrf(app, core)])
   // 6. rate limiting
   await installRateLimit(app, core)
   // 7. audit

@@ -1,4 +1,10 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preParsingHookHandler,
+} from 'fastify'
 import type { HelmetOptions } from 'helmet'
 import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
@@ -15,6 +21,7 @@ import {
 } from '../../security/headers.js'
 import { jsonDepthGuard } from '../../security/json-depth.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
+import type { RequestGuard } from './csrf.js'
 import { type RequestObservers, routeConfigOf, routeOf } from './request-context.js'
 import { securityEvents } from './security-events.js'
 import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.js'
@@ -29,19 +36,23 @@ function pathOf(url: string): string {
   return q === -1 ? url : url.slice(0, q)
 }
 
-function mediaType(request: FastifyRequest): string {
-  const header = request.headers['content-type']
-  return (header?.split(';', 1)[0] ?? '').trim().toLowerCase()
+function mediaType(contentType: string): string {
+  return (contentType.split(';', 1)[0] ?? '').trim().toLowerCase()
 }
+
+/** Methods whose requests never carry a body Fastify parses: their routes skip the JSON guard. */
+const BODYLESS = new Set(['GET', 'HEAD'])
 
 /**
  * Slot 4 of the plugin: client IP, security headers, body and upload limits, JSON depth,
- * error pages and security events.
+ * error pages and security events. `guards` (the CSRF check) run in the same `onRequest` hook,
+ * after the client IP and headers are set: one hook dispatch per request for all of them.
  */
 export async function installSecurity(
   app: FastifyInstance,
   core: Rampart,
   observers: RequestObservers,
+  guards: readonly RequestGuard[] = [],
 ): Promise<void> {
   const { config, logger, limits } = core
 
@@ -127,29 +138,41 @@ export async function installSecurity(
     if (route.bodyLimit === undefined) route.bodyLimit = limits.bodyBytes
   })
 
-  // One onRequest hook for the three per-request steps (each hook costs a dispatch).
+  // One onRequest hook for every per-request step (each hook costs a dispatch).
   app.addHook('onRequest', (request, reply, done) => {
-    // Client IP first: every later hook (CSRF logs, rate limiting) reads it from the context.
+    // Client IP first: every later step (CSRF logs, rate limiting) reads it from the context.
     request.rampartContext.clientIp = clientIp(
       request.raw.socket?.remoteAddress,
       request.headers['x-forwarded-for'],
     )
     const own = (routeConfigOf(request) as RouteHeaders)[ROUTE_HEADERS]
     reply.headers((own ?? globalHeaders).api)
-    if (!mediaType(request).startsWith('multipart/')) return done()
-    // Multipart bodies are streamed by the handler, outside Fastify's bodyLimit.
-    const length = Number(request.headers['content-length'])
-    if (length > limits.uploadBytes) {
-      done(new HttpError(413, { detail: UPLOAD_TOO_LARGE }))
-      return
+    const contentType = request.headers['content-type']
+    if (contentType !== undefined && mediaType(contentType).startsWith('multipart/')) {
+      // Multipart bodies are streamed by the handler, outside Fastify's bodyLimit.
+      const length = Number(request.headers['content-length'])
+      if (length > limits.uploadBytes) {
+        done(new HttpError(413, { detail: UPLOAD_TOO_LARGE }))
+        return
+      }
+      // Without a Content-Length (chunked), count while streaming.
+      if (request.headers['content-length'] === undefined) meterUpload(request, limits.uploadBytes)
     }
-    // Without a Content-Length (chunked), count while streaming.
-    if (request.headers['content-length'] === undefined) meterUpload(request, limits.uploadBytes)
+    for (const guard of guards) {
+      const refused = guard(request)
+      if (refused !== undefined) {
+        done(refused)
+        return
+      }
+    }
     done()
   })
 
-  app.addHook('preParsing', (request, _reply, payload, done) => {
-    const type = mediaType(request)
+  // JSON nesting depth, on the routes that can receive a body (a GET pays for no hook).
+  const jsonDepth: preParsingHookHandler = (request, _reply, payload, done) => {
+    const contentType = request.headers['content-type']
+    if (contentType === undefined) return done(null, payload)
+    const type = mediaType(contentType)
     if (type !== 'application/json' && !type.endsWith('+json')) return done(null, payload)
     const length = Number(request.headers['content-length'])
     // A body shorter than the depth limit cannot nest deeper than it.
@@ -157,6 +180,11 @@ export async function installSecurity(
     const guard = jsonDepthGuard(limits.jsonDepth)
     payload.on('error', (err) => guard.destroy(err))
     done(null, payload.pipe(guard))
+  }
+  app.addHook('onRoute', (route) => {
+    if ([route.method].flat().every((m) => BODYLESS.has(m))) return
+    const existing = route.preParsing === undefined ? [] : [route.preParsing].flat()
+    route.preParsing = [jsonDepth, ...existing]
   })
 
   // Watched from the request context's onResponse hook (no dispatch of its own).
