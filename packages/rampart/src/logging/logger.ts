@@ -57,16 +57,22 @@ export interface Logging {
   release(): void
 }
 
-// ISO timestamps are costly to format; many lines share a millisecond under load.
-let lastMs = -1
-let lastIso = ''
-function isoNow(): string {
-  const now = Date.now()
-  if (now !== lastMs) {
-    lastMs = now
-    lastIso = new Date(now).toISOString()
+// `Date.prototype.toISOString` costs about 0.4 µs here, more than the rest of an access line.
+// The date and time down to the second are formatted once a second; the milliseconds are
+// appended by hand.
+let lastSecond = -1
+let secondPrefix = ''
+const MS = Array.from({ length: 1000 }, (_, i) => `${String(i).padStart(3, '0')}Z`)
+
+/** The current time as ISO 8601 UTC with milliseconds (`2026-12-05T23:59:59.123Z`). */
+export function isoNow(now = Date.now()): string {
+  const second = Math.floor(now / 1000)
+  if (second !== lastSecond) {
+    lastSecond = second
+    // "2026-12-05T23:59:59." — years 0–9999, the range log times live in.
+    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20)
   }
-  return lastIso
+  return secondPrefix + MS[now - second * 1000]
 }
 
 /** Builds the logger and the access-line writer that shares its destination. */

@@ -37,6 +37,7 @@ import {
 } from '@opentelemetry/core'
 import type { Resource } from '@opentelemetry/resources'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base'
+import type { Redactor } from '../logging/redact.js'
 import type { ServerSpan } from './types.js'
 
 /** The SDK's span limits (`OTEL_SPAN_*_LIMIT`), applied to what a service adds to the span. */
@@ -55,6 +56,9 @@ export interface RequestSpanPipeline {
   /** Receives each recorded span once, when it ends. */
   onEnd(span: ReadableSpan): void
 }
+
+/** The attributes of a request span whose value the client chose. */
+const CLIENT_FIELDS = ['url.path', 'url.query', 'user_agent.original'] as const
 
 const UNSET: SpanStatus = Object.freeze({ code: SpanStatusCode.UNSET })
 const NONE: never[] = []
@@ -95,6 +99,11 @@ export class RequestSpan implements Span, ReadableSpan, ServerSpan {
    * context manager when first asked for: most requests never need it.
    */
   active: Context | undefined = undefined
+  /**
+   * Set once code outside Rampart changed the span through the API (attributes, events, links,
+   * name, status, exceptions): its content can then hold anything, and it is redacted whole.
+   */
+  annotated = false
   // Plain fields, not `#private` ones: the redacting step hands exporters a view made with
   // `Object.create(span)`, and private fields are not reachable through such a view.
   attributeCount: number
@@ -152,6 +161,7 @@ export class RequestSpan implements Span, ReadableSpan, ServerSpan {
 
   setAttribute(key: string, value: AttributeValue): this {
     if (!this.isRecording() || key === '' || value == null || !isAttributeValue(value)) return this
+    this.annotated = true
     const { attributeCountLimit, attributeValueLengthLimit } = this.pipeline.limits
     const isNew = !Object.hasOwn(this.attributes, key)
     if (isNew && this.attributeCount >= attributeCountLimit) {
@@ -177,6 +187,7 @@ export class RequestSpan implements Span, ReadableSpan, ServerSpan {
     if (isTimeInput(attributesOrTime)) {
       if (!isTimeInput(time)) time = attributesOrTime
     } else attributes = attributesOrTime
+    this.annotated = true
     const { eventCountLimit } = this.pipeline.limits
     if (this.events === NONE) this.events = []
     if (this.events.length >= eventCountLimit) {
@@ -195,6 +206,7 @@ export class RequestSpan implements Span, ReadableSpan, ServerSpan {
 
   addLink(link: Link): this {
     if (!this.isRecording()) return this
+    this.annotated = true
     if (this.links === NONE) this.links = []
     if (this.links.length >= this.pipeline.limits.linkCountLimit) {
       this.droppedLinksCount++
@@ -212,6 +224,7 @@ export class RequestSpan implements Span, ReadableSpan, ServerSpan {
   setStatus(status: SpanStatus): this {
     if (!this.isRecording() || status.code === SpanStatusCode.UNSET) return this
     if (this.status.code === SpanStatusCode.OK) return this
+    this.annotated = true
     this.status =
       status.code === SpanStatusCode.ERROR && typeof status.message === 'string'
         ? { code: status.code, message: status.message }
@@ -220,8 +233,23 @@ export class RequestSpan implements Span, ReadableSpan, ServerSpan {
   }
 
   updateName(name: string): this {
-    if (this.isRecording()) this.name = name
+    if (!this.isRecording()) return this
+    this.annotated = true
+    this.name = name
     return this
+  }
+
+  /**
+   * Redacts, in place, what the client sent: the path, the query and the user agent. Everything
+   * else on a span nobody annotated is Rampart's own (method, route template, scheme, protocol,
+   * status, fingerprint), so the full redaction pass is kept for annotated spans.
+   */
+  scrubClientFields(redactor: Redactor): void {
+    const { attributes } = this
+    for (const key of CLIENT_FIELDS) {
+      const value = attributes[key]
+      if (typeof value === 'string') attributes[key] = redactor.redactString(value)
+    }
   }
 
   recordException(exception: Exception, time?: TimeInput): void {

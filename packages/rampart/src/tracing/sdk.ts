@@ -259,8 +259,15 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
     resource,
     scope: { name: 'rampart' },
     limits,
-    // The same redaction and the same counting batch processor as the SDK's spans.
-    onEnd: (span) => batch.onEnd(redactSpan(span, redactor)),
+    // The same redaction and the same counting batch processor as the SDK's spans; a span
+    // nobody annotated only has the client's fields to scrub.
+    onEnd: (span) => {
+      if (!(span instanceof RequestSpan) || span.annotated) batch.onEnd(redactSpan(span, redactor))
+      else {
+        span.scrubClientFields(redactor)
+        batch.onEnd(span)
+      }
+    },
   }
   const tracer = provider.getTracer('rampart')
 
@@ -305,6 +312,25 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
     },
   })
 
+  // `METHOD /route/template`, built once per method and route (both come from small sets).
+  const names = new Map<string, Map<string, string>>()
+  const spanName = (method: string, route: string | undefined): string => {
+    const verb = method === '_OTHER' ? 'HTTP' : method
+    if (route === undefined) return verb
+    let byMethod = names.get(route)
+    let name = byMethod?.get(verb)
+    if (name !== undefined) return name
+    name = `${verb} ${route}`
+    if (names.size < 10_000) {
+      if (byMethod === undefined) {
+        byMethod = new Map()
+        names.set(route, byMethod)
+      }
+      byMethod.set(verb, name)
+    }
+    return name
+  }
+
   let shutDown = false
   return {
     origin: settings.origin,
@@ -334,12 +360,7 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
       if (q !== -1) attributes['url.query'] = start.url.slice(q + 1)
       if (start.route !== undefined) attributes['http.route'] = start.route
       if (start.userAgent !== undefined) attributes['user_agent.original'] = start.userAgent
-      const name =
-        start.route === undefined
-          ? method === '_OTHER'
-            ? 'HTTP'
-            : method
-          : `${method === '_OTHER' ? 'HTTP' : method} ${start.route}`
+      const name = spanName(method, start.route)
       const remote = parent === ROOT_CONTEXT ? undefined : trace.getSpanContext(parent)
       const parentIds = remote !== undefined && isSpanContextValid(remote) ? remote : undefined
       const traceId = parentIds?.traceId ?? idGenerator.generateTraceId()
