@@ -30,7 +30,16 @@ export function normalizeIp(address: string): string {
  */
 export function createClientIpResolver(trustedProxies: readonly string[]): ClientIpResolver {
   if (trustedProxies.length === 0) {
-    return (socketAddress) => (socketAddress === undefined ? undefined : normalizeIp(socketAddress))
+    // A keep-alive connection hands the same address string to each of its requests.
+    let lastAddress: string | undefined
+    let lastClient: string | undefined
+    return (socketAddress) => {
+      if (socketAddress !== lastAddress) {
+        lastAddress = socketAddress
+        lastClient = socketAddress === undefined ? undefined : normalizeIp(socketAddress)
+      }
+      return lastClient
+    }
   }
   const trusted = new BlockList()
   for (const cidr of trustedProxies) {

@@ -116,8 +116,21 @@ export function splitSecurityHeaders(all: Readonly<Record<string, string>>): Sec
   return { api: Object.freeze(api), documentOnly: Object.freeze(documentOnly) }
 }
 
+// Responses repeat a handful of Content-Type strings (often the same string object): remember
+// the last answer instead of slicing and lower-casing on every response.
+let lastType: unknown
+let lastIsJson = false
+
 /** `application/json`, `application/problem+json` and any other `+json` type. */
 export function isJsonContentType(contentType: unknown): boolean {
+  if (contentType === lastType) return lastIsJson
+  const isJson = jsonMediaType(contentType)
+  lastType = contentType
+  lastIsJson = isJson
+  return isJson
+}
+
+function jsonMediaType(contentType: unknown): boolean {
   if (typeof contentType !== 'string') return false
   const end = contentType.indexOf(';')
   const type = (end === -1 ? contentType : contentType.slice(0, end)).trim().toLowerCase()
