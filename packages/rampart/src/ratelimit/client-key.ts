@@ -74,32 +74,47 @@ export function clientBucket(address: string): string {
  * subjectOf(undefined, '203.0.113.9') // { scope: 'ip', id: '…' }
  */
 export function subjectOf(userId: string | undefined, clientIp: string | undefined): Subject {
-  const principal = userId !== undefined && userId !== ''
-  const raw = principal ? `u\0${userId}` : `i\0${clientIp ?? 'unknown'}`
-  let subject = recent.get(raw)
-  if (subject === undefined) {
-    subject = older.get(raw)
-    if (subject === undefined)
-      subject = principal
-        ? { scope: 'principal', id: digest(raw) }
-        : { scope: 'ip', id: digest(`i\0${clientBucket(clientIp ?? 'unknown')}`) }
-    remember(raw, subject)
+  if (userId !== undefined && userId !== '') {
+    return (
+      principals.get(userId) ??
+      principals.remember(userId, { scope: 'principal', id: digest(`u\0${userId}`) })
+    )
   }
-  return subject
+  const ip = clientIp ?? 'unknown'
+  return (
+    addresses.get(ip) ??
+    addresses.remember(ip, { scope: 'ip', id: digest(`i\0${clientBucket(ip)}`) })
+  )
 }
 
-// Hashing costs ~1 µs and a client sends many requests: the subjects of recent clients are kept
-// in two generations of at most MEMO_GENERATION entries (a bounded LRU approximation, O(1)).
+/**
+ * Hashing costs ~1 µs and a client sends many requests: the subjects of recent clients are kept
+ * in two generations of at most `MEMO_GENERATION` entries (a bounded LRU approximation, O(1)),
+ * keyed by the user id or address as given, so a lookup builds no string.
+ */
 const MEMO_GENERATION = 10_000
-let recent = new Map<string, Subject>()
-let older = new Map<string, Subject>()
-function remember(raw: string, subject: Subject): void {
-  if (recent.size >= MEMO_GENERATION) {
-    older = recent
-    recent = new Map()
+class SubjectMemo {
+  #recent = new Map<string, Subject>()
+  #older = new Map<string, Subject>()
+
+  get(raw: string): Subject | undefined {
+    const subject = this.#recent.get(raw)
+    if (subject !== undefined) return subject
+    const old = this.#older.get(raw)
+    return old === undefined ? undefined : this.remember(raw, old)
   }
-  recent.set(raw, subject)
+
+  remember(raw: string, subject: Subject): Subject {
+    if (this.#recent.size >= MEMO_GENERATION) {
+      this.#older = this.#recent
+      this.#recent = new Map()
+    }
+    this.#recent.set(raw, subject)
+    return subject
+  }
 }
+const principals = new SubjectMemo()
+const addresses = new SubjectMemo()
 
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('base64url').slice(0, 22)
@@ -113,5 +128,20 @@ function digest(text: string): string {
  * bucketKey('read', '/items/:id', subjectOf('u-42', undefined)) // 'read:/items/:id:p:…'
  */
 export function bucketKey(policy: string, route: string, subject: Subject): string {
-  return `${policy}:${route}:${subject.scope === 'principal' ? 'p' : 'i'}:${subject.id}`
+  // Remembered per subject (subjects are memoised, so this is bounded with them): the same
+  // client on the same route asks for the same key, and a key built anew would be hashed anew
+  // by the store's map.
+  const cache = (subject as CachedKeys)[KEYS]
+  const byRoute = cache?.get(policy)
+  const known = byRoute?.get(route)
+  if (known !== undefined) return known
+  const key = `${policy}:${route}:${subject.scope === 'principal' ? 'p' : 'i'}:${subject.id}`
+  if (cache === undefined) {
+    Object.defineProperty(subject, KEYS, { value: new Map([[policy, new Map([[route, key]])]]) })
+  } else if (byRoute === undefined) cache.set(policy, new Map([[route, key]]))
+  else if (byRoute.size < 1000) byRoute.set(route, key)
+  return key
 }
+
+const KEYS = Symbol('rampart.ratelimit.keys')
+type CachedKeys = Subject & { [KEYS]?: Map<string, Map<string, string>> }

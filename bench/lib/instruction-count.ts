@@ -1,0 +1,107 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+
+/**
+ * Counts the CPU instructions a server process executes per request, under
+ * `valgrind --tool=callgrind`. Unlike CPU time, the count does not move with other load on the
+ * machine: the same build, inputs and Node give the same count to within about 1 % (JIT and GC
+ * timing decide the rest), which makes it the measure to compare variants, or one change before
+ * and after, on a shared machine whose speed changes several-fold between days.
+ *
+ * What it leaves out: time in the kernel (the socket read and write of each request cost the
+ * same for every variant, so ratios of instruction counts understate how close variants are in
+ * CPU time), and anything whose cost depends on the clock (caches refreshed each millisecond,
+ * batch timers): under valgrind a server runs about 50× slower, so give time-driven batching
+ * (`OTEL_BSP_SCHEDULE_DELAY`) its default so batches fill by size, as they do at full speed.
+ */
+export interface CountOptions {
+  /** File in bench/servers. */
+  server: string
+  env?: Record<string, string>
+  /** Requests before counting (JIT warm-up). */
+  warmup: number
+  /** Requests counted. */
+  requests: number
+  path: string
+}
+
+const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url))
+
+/** True when valgrind and callgrind_control are on the PATH. */
+export function haveCallgrind(): boolean {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' })
+    execFileSync('callgrind_control', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+function waitForPort(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buffer = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString()
+      const m = /^PORT (\d+)$/m.exec(buffer)
+      if (m?.[1]) resolve(Number(m[1]))
+    })
+    child.once('exit', (code) => reject(new Error(`server exited early with ${code}`)))
+  })
+}
+
+/** Instructions per request of one server process (all its threads), and the requests counted. */
+export async function countInstructions(
+  options: CountOptions,
+): Promise<{ perRequest: number; requests: number; non2xx: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'rampart-callgrind-'))
+  const child = spawn(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      '--instr-atstart=no',
+      `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
+      process.execPath,
+      '--conditions=rampart-source',
+      '--import',
+      'tsx',
+      CHILD,
+      options.server,
+    ],
+    {
+      env: { ...process.env, NODE_ENV: 'production', ...options.env },
+      stdio: ['ignore', 'pipe', 'ignore', 'ipc'],
+    },
+  )
+  try {
+    const port = await waitForPort(child)
+    const load = (amount: number) =>
+      autocannon({ url: `http://127.0.0.1:${port}${options.path}`, connections: 10, amount })
+    await load(options.warmup)
+    const control = (...args: string[]) =>
+      execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' })
+    control('--instr=on')
+    control('--zero')
+    const result = await load(options.requests)
+    control('--instr=off')
+    control('--dump')
+    let total = 0
+    for (const file of readdirSync(dir)) {
+      const m = /^totals: (\d+)$/m.exec(readFileSync(join(dir, file), 'utf8'))
+      if (m?.[1]) total += Number(m[1])
+    }
+    return {
+      perRequest: total / Math.max(1, result.requests.total),
+      requests: result.requests.total,
+      non2xx: result.non2xx,
+    }
+  } finally {
+    child.removeAllListeners('exit')
+    child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
