@@ -11,6 +11,7 @@ import { createOriginCheck } from '../../csrf/origin-check.js'
 import { createCsrfTokens, type TokenFailure } from '../../csrf/token.js'
 import { HttpError } from '../../errors/http-error.js'
 import { routeConfigOf, routeOf } from './request-context.js'
+import type { RequestGuard } from './security.js'
 import { securityEvents } from './security-events.js'
 
 declare module 'fastify' {
@@ -63,12 +64,6 @@ function carriesBody(method: string | string[]): boolean {
 /** Marks routes that check a body token in `preValidation` (set when the route is added). */
 const BODY_CHECK = Symbol('rampart.csrf.bodyCheck')
 type Checked = { [BODY_CHECK]?: true }
-
-/**
- * A check that runs inside the security `onRequest` hook: undefined to go on, or the error
- * to answer with. Sharing that hook saves a Fastify hook dispatch on every request.
- */
-export type RequestGuard = (request: FastifyRequest) => Error | undefined
 
 /**
  * Slot 5 of the plugin: the CSRF check of every non-safe request carrying the session cookie

@@ -21,7 +21,6 @@ import {
 } from '../../security/headers.js'
 import { jsonDepthGuard } from '../../security/json-depth.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
-import type { RequestGuard } from './csrf.js'
 import { type RequestObservers, routeConfigOf, routeOf } from './request-context.js'
 import { securityEvents } from './security-events.js'
 import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.js'
@@ -39,6 +38,12 @@ function pathOf(url: string): string {
 function mediaType(contentType: string): string {
   return (contentType.split(';', 1)[0] ?? '').trim().toLowerCase()
 }
+
+/**
+ * A check that runs inside the security `onRequest` hook: undefined to go on, or the error
+ * to answer with. Sharing that hook saves a Fastify hook dispatch on every request.
+ */
+export type RequestGuard = (request: FastifyRequest) => Error | undefined
 
 /** Methods whose requests never carry a body Fastify parses: their routes skip the JSON guard. */
 const BODYLESS = new Set(['GET', 'HEAD'])
