@@ -6,8 +6,8 @@ import { BENCH_LIMIT_PER_MINUTE } from './servers/routes.js'
  * Every variant of the defaults, logging and tracing suites measured in CPU instructions per
  * request (`valgrind --tool=callgrind`), which other load on the machine does not change: the
  * ratios to bare Fastify are repeatable where req/s and CPU time on a shared machine are not.
- * Each variant runs `BENCH_ROUNDS` times (default 3), one at a time, and the lowest count is
- * kept (JIT and GC timing only ever add instructions).
+ * Each variant runs `BENCH_ROUNDS` times (default 2), one at a time, and the lowest count is
+ * kept.
  */
 export default async () => {
   if (!haveCallgrind()) {
@@ -52,14 +52,15 @@ export default async () => {
       },
     },
   ]
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 0) || 3
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 0) || 2
   const warmup = 20_000
   const requests = 5_000
-  const results: Array<{ name: string; counts: number[]; non2xx: number }> = []
+  const results: Array<{ name: string; counts: number[]; non2xx: number; errors: number }> = []
   try {
     for (const v of variants) {
       const counts: number[] = []
       let non2xx = 0
+      let errors = 0
       for (let round = 0; round < rounds; round++) {
         const r = await countInstructions({
           server: v.server,
@@ -70,11 +71,12 @@ export default async () => {
         })
         counts.push(r.perRequest)
         non2xx += r.non2xx
+        errors += r.errors
         process.stderr.write(
-          `  ${round + 1}/${rounds} ${v.name.padEnd(46)} ${Math.round(r.perRequest)} instructions/request\n`,
+          `  ${round + 1}/${rounds} ${v.name.padEnd(46)} ${Math.round(r.perRequest)} instructions/request (${r.requests} requests, ${r.errors} errors)\n`,
         )
       }
-      results.push({ name: v.name, counts, non2xx })
+      results.push({ name: v.name, counts, non2xx, errors })
     }
   } finally {
     await receiver.close()
@@ -86,15 +88,15 @@ export default async () => {
       .sort((a, b) => a - b)
       .map((c) => (c / 1000).toFixed(1))
       .join(', ')
-    return `| ${r.name} | ${(best / 1000).toFixed(1)}k | ${((base / best) * 100).toFixed(1)} % | ${all} | ${r.non2xx} |`
+    return `| ${r.name} | ${(best / 1000).toFixed(1)}k | ${((base / best) * 100).toFixed(1)} % | ${all} | ${r.non2xx} | ${r.errors} |`
   })
   const markdown = [
     '### Instructions per request (callgrind)',
     '',
-    `Node ${process.version}; each server alone under \`valgrind --tool=callgrind\`, ${warmup.toLocaleString('en')} requests of warm-up, then ${requests.toLocaleString('en')} counted (\`GET /items/1\`, 10 connections), ${rounds} runs per variant, lowest kept. "Share of bare" is bare Fastify's count divided by the variant's: the throughput the variant would keep if instructions were all a request cost. Kernel time (the socket read and write every variant makes) is not counted, so these shares are lower than CPU-time shares. Rate limits as in the other suites (${BENCH_LIMIT_PER_MINUTE.toLocaleString('en')}/min, never reached).`,
+    `Node ${process.version}; each server alone under \`valgrind --tool=callgrind\` with V8's \`--predictable\`, ${warmup.toLocaleString('en')} requests of warm-up, then ${requests.toLocaleString('en')} counted (\`GET /items/1\`, 10 connections), ${rounds} runs per variant, lowest kept. "Share of bare" is bare Fastify's count divided by the variant's: the throughput the variant would keep if instructions were all a request cost. Kernel time (the socket read and write every variant makes) is not counted, so these shares are lower than CPU-time shares. Rate limits as in the other suites (${BENCH_LIMIT_PER_MINUTE.toLocaleString('en')}/min, never reached).`,
     '',
-    '| variant | instructions/request | share of bare | runs (k) | non-2xx |',
-    '|---|---:|---:|---|---:|',
+    '| variant | instructions/request | share of bare | runs (k) | non-2xx | errors |',
+    '|---|---:|---:|---|---:|---:|',
     ...rows,
     '',
   ].join('\n')

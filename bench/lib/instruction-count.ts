@@ -8,8 +8,8 @@ import autocannon from 'autocannon'
 /**
  * Counts the CPU instructions a server process executes per request, under
  * `valgrind --tool=callgrind`. Unlike CPU time, the count does not move with other load on the
- * machine: the same build, inputs and Node give the same count to within about 1 % (JIT and GC
- * timing decide the rest), which makes it the measure to compare variants, or one change before
+ * machine: the same build, inputs and Node give the same count to within about 0.3 % (with
+ * V8's `--predictable`), which makes it the measure to compare variants, or one change before
  * and after, on a shared machine whose speed changes several-fold between days.
  *
  * What it leaves out: time in the kernel (the socket read and write of each request cost the
@@ -57,7 +57,7 @@ function waitForPort(child: ChildProcess): Promise<number> {
 /** Instructions per request of one server process (all its threads), and the requests counted. */
 export async function countInstructions(
   options: CountOptions,
-): Promise<{ perRequest: number; requests: number; non2xx: number }> {
+): Promise<{ perRequest: number; requests: number; non2xx: number; errors: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-callgrind-'))
   const child = spawn(
     'valgrind',
@@ -66,6 +66,11 @@ export async function countInstructions(
       '--instr-atstart=no',
       `--callgrind-out-file=${join(dir, 'callgrind.out')}`,
       process.execPath,
+      // V8 compiles and collects garbage on the main thread at points fixed by the program, and
+      // fixes its hash seed: the same run then counts the same to within about 0.3 % (without
+      // it, two runs of bare Fastify differed by up to 70 %, depending on when optimised code
+      // arrived from the compiler threads).
+      '--predictable',
       '--conditions=rampart-source',
       '--import',
       'tsx',
@@ -79,8 +84,15 @@ export async function countInstructions(
   )
   try {
     const port = await waitForPort(child)
+    // A generous timeout: under valgrind a request that meets a garbage collection or a
+    // compilation can take seconds, and a timed-out request would reconnect and count twice.
     const load = (amount: number) =>
-      autocannon({ url: `http://127.0.0.1:${port}${options.path}`, connections: 10, amount })
+      autocannon({
+        url: `http://127.0.0.1:${port}${options.path}`,
+        connections: 10,
+        amount,
+        timeout: 120,
+      })
     await load(options.warmup)
     const control = (...args: string[]) =>
       execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' })
@@ -98,6 +110,7 @@ export async function countInstructions(
       perRequest: total / Math.max(1, result.requests.total),
       requests: result.requests.total,
       non2xx: result.non2xx,
+      errors: result.errors + result.timeouts,
     }
   } finally {
     child.removeAllListeners('exit')
