@@ -27,6 +27,10 @@ export interface CountOptions {
   /** Requests counted. */
   requests: number
   path: string
+  /** Extra flags for the server's Node (e.g. `--perf-basic-prof` to name compiled functions). */
+  nodeFlags?: string[]
+  /** Callgrind's output files of the counted requests are read by this before they are removed. */
+  inspect?: (files: string[], pid: number) => void
 }
 
 const CHILD = fileURLToPath(new URL('./server-child.ts', import.meta.url))
@@ -71,6 +75,7 @@ export async function countInstructions(
       // it, two runs of bare Fastify differed by up to 70 %, depending on when optimised code
       // arrived from the compiler threads).
       '--predictable',
+      ...(options.nodeFlags ?? []),
       '--conditions=rampart-source',
       '--import',
       'tsx',
@@ -102,10 +107,15 @@ export async function countInstructions(
     control('--instr=off')
     control('--dump')
     let total = 0
-    for (const file of readdirSync(dir)) {
-      const m = /^totals: (\d+)$/m.exec(readFileSync(join(dir, file), 'utf8'))
-      if (m?.[1]) total += Number(m[1])
+    const dumps: string[] = []
+    for (const file of readdirSync(dir).map((f) => join(dir, f))) {
+      const m = /^totals: (\d+)$/m.exec(readFileSync(file, 'utf8'))
+      if (m?.[1]) {
+        total += Number(m[1])
+        dumps.push(file)
+      }
     }
+    options.inspect?.(dumps, child.pid ?? 0)
     return {
       perRequest: total / Math.max(1, result.requests.total),
       requests: result.requests.total,

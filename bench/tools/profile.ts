@@ -1,0 +1,127 @@
+// npm run bench:profile -- <server> [--against <server>] [--top <n>] [KEY=VALUE …]
+//
+// Where a bench server's instructions go, per request, by function: the server runs under
+// callgrind (as in the instructions suite) with V8's `--perf-basic-prof`, and the addresses of
+// compiled JavaScript, which callgrind cannot name, are named from V8's map of them. With
+// `--against`, prints the difference between two servers, function by function: what one
+// feature costs and in which code. KEY=VALUE pairs are set in both servers' environment.
+import { execFileSync } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
+import { countInstructions, haveCallgrind } from '../lib/instruction-count.js'
+
+interface Args {
+  server: string
+  against: string | undefined
+  top: number
+  env: Record<string, string>
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { server: '', against: undefined, top: 40, env: {} }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if (a === '--against') args.against = argv[++i]
+    else if (a === '--top') args.top = Number(argv[++i])
+    else if (a.includes('=')) {
+      const at = a.indexOf('=')
+      args.env[a.slice(0, at)] = a.slice(at + 1)
+    } else args.server = a
+  }
+  if (!args.server || !(args.top > 0)) {
+    process.stderr.write(
+      'usage: npm run bench:profile -- <server in bench/servers> [--against <server>] [--top <n>] [KEY=VALUE …]\n',
+    )
+    process.exit(2)
+  }
+  return args
+}
+
+/** V8's `/tmp/perf-<pid>.map`: start address, size and name of each compiled function. */
+function readCodeMap(pid: number): Array<{ start: number; end: number; name: string }> {
+  const file = `/tmp/perf-${pid}.map`
+  const entries: Array<{ start: number; end: number; name: string }> = []
+  try {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const [start, size, ...name] = line.split(' ')
+      if (!start || !size || name.length === 0) continue
+      const s = Number.parseInt(start, 16)
+      entries.push({ start: s, end: s + Number.parseInt(size, 16), name: name.join(' ') })
+    }
+  } finally {
+    rmSync(file, { force: true })
+  }
+  return entries.sort((a, b) => a.start - b.start)
+}
+
+function nameAt(map: ReturnType<typeof readCodeMap>, address: number): string | undefined {
+  let lo = 0
+  let hi = map.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    const e = map[mid] as (typeof map)[number]
+    if (address < e.start) hi = mid - 1
+    else if (address >= e.end) lo = mid + 1
+    else return e.name
+  }
+  return undefined
+}
+
+/** Instructions per request by function name (self cost), compiled JavaScript named. */
+async function profile(server: string, env: Record<string, string>): Promise<Map<string, number>> {
+  const byName = new Map<string, number>()
+  const r = await countInstructions({
+    server,
+    env,
+    path: '/items/1',
+    warmup: 20_000,
+    requests: 5_000,
+    nodeFlags: ['--perf-basic-prof'],
+    inspect(files, pid) {
+      const map = readCodeMap(pid)
+      for (const file of files) {
+        const text = execFileSync('callgrind_annotate', ['--threshold=100', file], {
+          encoding: 'utf8',
+          maxBuffer: 256 * 1024 * 1024,
+        })
+        for (const line of text.split('\n')) {
+          const m = /^\s*([\d,]+) \([^)]*\)\s+(.*)$/.exec(line)
+          if (!m?.[1] || !m[2] || m[2].includes('PROGRAM TOTALS')) continue
+          let name = m[2]
+          const jit = /^\?\?\?:0x([0-9a-f]+) \[\?\?\?\]/.exec(name)
+          if (jit?.[1]) name = nameAt(map, Number.parseInt(jit[1], 16)) ?? name
+          else name = name.replace(/\s*\[[^\]]*\]$/, '').replace(/^\?\?\?:/, '')
+          byName.set(name, (byName.get(name) ?? 0) + Number(m[1].replaceAll(',', '')))
+        }
+      }
+    },
+  })
+  for (const [k, v] of byName) byName.set(k, v / Math.max(1, r.requests))
+  process.stderr.write(`${server}: ${Math.round(r.perRequest)} instructions/request\n`)
+  return byName
+}
+
+const args = parseArgs(process.argv.slice(2))
+if (!haveCallgrind()) {
+  process.stderr.write('bench:profile: valgrind is not installed (apt-get install -y valgrind)\n')
+  process.exit(1)
+}
+const main = await profile(args.server, args.env)
+const base = args.against ? await profile(args.against, args.env) : new Map<string, number>()
+const rows = [...new Set([...main.keys(), ...base.keys()])]
+  .map((name) => ({ name, a: main.get(name) ?? 0, b: base.get(name) ?? 0 }))
+  .sort((x, y) => Math.abs(y.a - y.b) - Math.abs(x.a - x.b))
+  .slice(0, args.top)
+const n = (x: number) => Math.round(x).toString().padStart(8)
+process.stdout.write(
+  args.against
+    ? `instructions per request by function: a = ${args.server}, b = ${args.against}\n${'a - b'.padStart(8)} ${'a'.padStart(8)} ${'b'.padStart(8)}  function\n`
+    : `instructions per request by function (self cost): ${args.server}\n`,
+)
+for (const r of rows) {
+  process.stdout.write(
+    args.against
+      ? `${(r.a - r.b >= 0 ? '+' : '') + Math.round(r.a - r.b)}`.padStart(8) +
+          ` ${n(r.a)} ${n(r.b)}  ${r.name}\n`
+      : `${n(r.a)}  ${r.name}\n`,
+  )
+}
