@@ -1,12 +1,17 @@
-// npm run bench:profile -- <server> [--against <server>] [--top <n>] [KEY=VALUE …]
+// npm run bench:profile -- <server> [--against <server>] [--against-env KEY=VALUE]… [--top <n>] [KEY=VALUE …]
 //
 // Where a bench server's instructions go, per request, by function: the server runs under
 // callgrind (as in the instructions suite) with V8's `--perf-basic-prof`, and the addresses of
 // compiled JavaScript, which callgrind cannot name, are named from V8's map of them. With
 // `--against`, prints the difference between two servers, function by function: what one
-// feature costs and in which code. KEY=VALUE pairs are set in both servers' environment.
+// feature costs and in which code. KEY=VALUE pairs are set in both servers' environment;
+// `--against-env` pairs only in the second's (the same server with one setting changed, say).
+// `{receiver}` in a value is the URL of an OTLP receiver this tool runs (for tracing servers).
 import { execFileSync } from 'node:child_process'
 import { readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startOtlpReceiver } from '../../packages/rampart/test/support/otlp-receiver.js'
 import { countInstructions, haveCallgrind } from '../lib/instruction-count.js'
 
 interface Args {
@@ -14,29 +19,38 @@ interface Args {
   against: string | undefined
   top: number
   env: Record<string, string>
+  againstEnv: Record<string, string>
+}
+
+function setPair(env: Record<string, string>, pair: string): void {
+  const at = pair.indexOf('=')
+  if (at > 0) env[pair.slice(0, at)] = pair.slice(at + 1)
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { server: '', against: undefined, top: 40, env: {} }
+  const args: Args = { server: '', against: undefined, top: 40, env: {}, againstEnv: {} }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
     if (a === '--against') args.against = argv[++i]
     else if (a === '--top') args.top = Number(argv[++i])
-    else if (a.includes('=')) {
-      const at = a.indexOf('=')
-      args.env[a.slice(0, at)] = a.slice(at + 1)
-    } else args.server = a
+    else if (a === '--against-env') setPair(args.againstEnv, argv[++i] ?? '')
+    else if (a.includes('=')) setPair(args.env, a)
+    else args.server = a
   }
   if (!args.server || !(args.top > 0)) {
     process.stderr.write(
-      'usage: npm run bench:profile -- <server in bench/servers> [--against <server>] [--top <n>] [KEY=VALUE …]\n',
+      'usage: npm run bench:profile -- <server in bench/servers> [--against <server>] [--against-env KEY=VALUE]… [--top <n>] [KEY=VALUE …]\n',
     )
     process.exit(2)
   }
   return args
 }
 
-/** V8's `/tmp/perf-<pid>.map`: start address, size and name of each compiled function. */
+/**
+ * V8's `/tmp/perf-<pid>.map`: start address, size and name of each compiled function, in the
+ * order V8 wrote them. V8 reuses the addresses of code it threw away, so an address can be
+ * listed several times; the last entry that covers it is the code that lived there last.
+ */
 function readCodeMap(pid: number): Array<{ start: number; end: number; name: string }> {
   const file = `/tmp/perf-${pid}.map`
   const entries: Array<{ start: number; end: number; name: string }> = []
@@ -50,18 +64,13 @@ function readCodeMap(pid: number): Array<{ start: number; end: number; name: str
   } finally {
     rmSync(file, { force: true })
   }
-  return entries.sort((a, b) => a.start - b.start)
+  return entries
 }
 
 function nameAt(map: ReturnType<typeof readCodeMap>, address: number): string | undefined {
-  let lo = 0
-  let hi = map.length - 1
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1
-    const e = map[mid] as (typeof map)[number]
-    if (address < e.start) hi = mid - 1
-    else if (address >= e.end) lo = mid + 1
-    else return e.name
+  for (let i = map.length - 1; i >= 0; i--) {
+    const e = map[i] as (typeof map)[number]
+    if (address >= e.start && address < e.end) return e.name
   }
   return undefined
 }
@@ -69,13 +78,15 @@ function nameAt(map: ReturnType<typeof readCodeMap>, address: number): string | 
 /** Instructions per request by function name (self cost), compiled JavaScript named. */
 async function profile(server: string, env: Record<string, string>): Promise<Map<string, number>> {
   const byName = new Map<string, number>()
+  const v8Log = join(tmpdir(), `rampart-profile-v8-${process.pid}.log`)
   const r = await countInstructions({
     server,
     env,
     path: '/items/1',
     warmup: 20_000,
     requests: 5_000,
-    nodeFlags: ['--perf-basic-prof'],
+    // `--perf-basic-prof` also turns on V8's event log; keep it out of the working folder.
+    nodeFlags: ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${v8Log}`],
     inspect(files, pid) {
       const map = readCodeMap(pid)
       for (const file of files) {
@@ -95,6 +106,7 @@ async function profile(server: string, env: Record<string, string>): Promise<Map
       }
     },
   })
+  rmSync(v8Log, { force: true })
   for (const [k, v] of byName) byName.set(k, v / Math.max(1, r.requests))
   process.stderr.write(`${server}: ${Math.round(r.perRequest)} instructions/request\n`)
   return byName
@@ -105,8 +117,16 @@ if (!haveCallgrind()) {
   process.stderr.write('bench:profile: valgrind is not installed (apt-get install -y valgrind)\n')
   process.exit(1)
 }
-const main = await profile(args.server, args.env)
-const base = args.against ? await profile(args.against, args.env) : new Map<string, number>()
+const receiver = await startOtlpReceiver()
+const withReceiver = (env: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(env).map(([k, v]) => [k, v.replaceAll('{receiver}', receiver.url)]),
+  )
+const main = await profile(args.server, withReceiver(args.env))
+const base = args.against
+  ? await profile(args.against, withReceiver({ ...args.env, ...args.againstEnv }))
+  : new Map<string, number>()
+await receiver.close()
 const rows = [...new Set([...main.keys(), ...base.keys()])]
   .map((name) => ({ name, a: main.get(name) ?? 0, b: base.get(name) ?? 0 }))
   .sort((x, y) => Math.abs(y.a - y.b) - Math.abs(x.a - x.b))
