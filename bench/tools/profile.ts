@@ -8,7 +8,7 @@
 // `--against-env` pairs only in the second's (the same server with one setting changed, say).
 // `{receiver}` in a value is the URL of an OTLP receiver this tool runs (for tracing servers).
 import { execFileSync } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startOtlpReceiver } from '../../packages/rampart/test/support/otlp-receiver.js'
@@ -47,12 +47,25 @@ function parseArgs(argv: string[]): Args {
 }
 
 /**
- * V8's `/tmp/perf-<pid>.map`: start address, size and name of each compiled function, in the
+ * Where V8 writes `perf-<pid>.map`: a folder of our own where V8 takes one
+ * (`--perf-basic-prof-path`, V8 12 and later: Node 22+), else the system's temporary folder,
+ * V8's fixed choice before that.
+ */
+const ownMapFolder = execFileSync(process.execPath, ['--v8-options'], {
+  encoding: 'utf8',
+  maxBuffer: 16 * 1024 * 1024,
+}).includes('--perf-basic-prof-path')
+
+/**
+ * V8's `perf-<pid>.map`: start address, size and name of each compiled function, in the
  * order V8 wrote them. V8 reuses the addresses of code it threw away, so an address can be
  * listed several times; the last entry that covers it is the code that lived there last.
  */
-function readCodeMap(pid: number): Array<{ start: number; end: number; name: string }> {
-  const file = `/tmp/perf-${pid}.map`
+function readCodeMap(
+  folder: string,
+  pid: number,
+): Array<{ start: number; end: number; name: string }> {
+  const file = join(folder, `perf-${pid}.map`)
   const entries: Array<{ start: number; end: number; name: string }> = []
   try {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -78,7 +91,8 @@ function nameAt(map: ReturnType<typeof readCodeMap>, address: number): string | 
 /** Instructions per request by function name (self cost), compiled JavaScript named. */
 async function profile(server: string, env: Record<string, string>): Promise<Map<string, number>> {
   const byName = new Map<string, number>()
-  const v8Log = join(tmpdir(), `rampart-profile-v8-${process.pid}.log`)
+  const folder = mkdtempSync(join(tmpdir(), 'rampart-profile-'))
+  const mapFolder = ownMapFolder ? folder : tmpdir()
   const r = await countInstructions({
     server,
     env,
@@ -86,9 +100,14 @@ async function profile(server: string, env: Record<string, string>): Promise<Map
     warmup: 20_000,
     requests: 5_000,
     // `--perf-basic-prof` also turns on V8's event log; keep it out of the working folder.
-    nodeFlags: ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${v8Log}`],
+    nodeFlags: [
+      '--perf-basic-prof',
+      ...(ownMapFolder ? [`--perf-basic-prof-path=${folder}`] : []),
+      '--no-logfile-per-isolate',
+      `--logfile=${join(folder, 'v8.log')}`,
+    ],
     inspect(files, pid) {
-      const map = readCodeMap(pid)
+      const map = readCodeMap(mapFolder, pid)
       for (const file of files) {
         const text = execFileSync('callgrind_annotate', ['--threshold=100', file], {
           encoding: 'utf8',
@@ -105,8 +124,7 @@ async function profile(server: string, env: Record<string, string>): Promise<Map
         }
       }
     },
-  })
-  rmSync(v8Log, { force: true })
+  }).finally(() => rmSync(folder, { recursive: true, force: true }))
   for (const [k, v] of byName) byName.set(k, v / Math.max(1, r.requests))
   process.stderr.write(`${server}: ${Math.round(r.perRequest)} instructions/request\n`)
   return byName
