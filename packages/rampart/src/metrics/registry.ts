@@ -209,8 +209,7 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
             metric.inc(labels ?? {}, (rest[0] as number | undefined) ?? 1)
           },
           labels(...args: unknown[]): BoundCounter {
-            const labels = splitArgs(labelNames, args)[0] ?? {}
-            return { inc: (value = 1) => metric.inc(labels, value) }
+            return metric.labels(splitArgs(labelNames, args)[0] ?? {})
           },
           zero(...args: unknown[]) {
             metric.inc(splitArgs(labelNames, args)[0] ?? {}, 0)

@@ -164,6 +164,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
+/** A server span starts with no links (samplers only read them). */
+const NO_LINKS: never[] = Object.freeze([]) as never[]
+
 /** The sampler `OTEL_TRACES_SAMPLER` asks for; a bad value is logged once and the default used. */
 function createSampler(env: NodeJS.ProcessEnv, log: TracingLog): Sampler {
   let choice: SamplerChoice
@@ -364,7 +367,14 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
       const remote = parent === ROOT_CONTEXT ? undefined : trace.getSpanContext(parent)
       const parentIds = remote !== undefined && isSpanContextValid(remote) ? remote : undefined
       const traceId = parentIds?.traceId ?? idGenerator.generateTraceId()
-      const sampling = sampler.shouldSample(parent, traceId, name, SpanKind.SERVER, attributes, [])
+      const sampling = sampler.shouldSample(
+        parent,
+        traceId,
+        name,
+        SpanKind.SERVER,
+        attributes,
+        NO_LINKS,
+      )
       const sampled = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED
       if (sampling.attributes !== undefined) Object.assign(attributes, sampling.attributes)
       const span = new RequestSpan(

@@ -11,6 +11,7 @@ import { createOriginCheck } from '../../csrf/origin-check.js'
 import { createCsrfTokens, type TokenFailure } from '../../csrf/token.js'
 import { HttpError } from '../../errors/http-error.js'
 import { routeConfigOf, routeOf } from './request-context.js'
+import { methodsOf, prependRouteHook } from './route-hooks.js'
 import type { RequestGuard } from './security.js'
 import { securityEvents } from './security-events.js'
 
@@ -54,11 +55,6 @@ function bodyKind(contentType: string | undefined): BodyKind {
 function single(value: string | string[] | undefined): unknown {
   // A repeated header or parameter is refused as malformed, never guessed at.
   return Array.isArray(value) ? [...value] : value
-}
-
-/** Methods that may carry a body (Fastify parses one): their routes get the body-token check. */
-function carriesBody(method: string | string[]): boolean {
-  return [method].flat().some((m) => !SAFE_METHODS.has(m))
 }
 
 /** Marks routes that check a body token in `preValidation` (set when the route is added). */
@@ -170,10 +166,10 @@ export function installCsrf(app: FastifyInstance, core: Rampart): RequestGuard {
     done(failure === undefined ? undefined : refuse(request, failure))
   }
 
+  // Routes with a non-safe method get the body-token check; a GET route pays for no hook.
   app.addHook('onRoute', (route) => {
-    if (!carriesBody(route.method) || route.config?.csrf === false) return
-    const existing = route.preValidation === undefined ? [] : [route.preValidation].flat()
-    route.preValidation = [checkBody, ...existing]
+    if (methodsOf(route).every((m) => SAFE_METHODS.has(m)) || route.config?.csrf === false) return
+    prependRouteHook(route, 'preValidation', checkBody)
     route.config = { ...(route.config as object), [BODY_CHECK]: true } as typeof route.config
   })
 

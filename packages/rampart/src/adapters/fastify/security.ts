@@ -22,6 +22,7 @@ import {
 import { jsonDepthGuard } from '../../security/json-depth.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
 import { type RequestObservers, routeConfigOf, routeOf } from './request-context.js'
+import { methodsOf, prependRouteHook } from './route-hooks.js'
 import { securityEvents } from './security-events.js'
 import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.js'
 
@@ -187,9 +188,8 @@ export async function installSecurity(
     done(null, payload.pipe(guard))
   }
   app.addHook('onRoute', (route) => {
-    if ([route.method].flat().every((m) => BODYLESS.has(m))) return
-    const existing = route.preParsing === undefined ? [] : [route.preParsing].flat()
-    route.preParsing = [jsonDepth, ...existing]
+    if (methodsOf(route).every((m) => BODYLESS.has(m))) return
+    prependRouteHook(route, 'preParsing', jsonDepth)
   })
 
   // Watched from the request context's onResponse hook (no dispatch of its own).
