@@ -1,6 +1,7 @@
 import { createAuditLog } from '../audit/index.js'
 import type { RampartOptions } from '../config/options.js'
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js'
+import { type ErrorReporter, NOOP_REPORTER } from '../error-tracking/reporter.js'
 import { Health } from '../health/health.js'
 import { createFingerprint } from '../logging/fingerprint.js'
 import { type AccessLine, createLogging, type Logger } from '../logging/logger.js'
@@ -27,6 +28,8 @@ export interface Rampart {
   readonly health: Health
   /** Body, upload and JSON limits; `limits.multipart` is what to pass to `@fastify/multipart`. */
   readonly limits: RampartLimits
+  /** Error tracking: `NOOP_REPORTER` unless it is configured (see docs/error-tracking.md). */
+  readonly errors: ErrorReporter
   /** HMAC-SHA256 of a value keyed with the secret key, 8 hex characters. */
   readonly fingerprint: (value: string) => string
   /** Registers a resource to close at shutdown (closed in reverse order of registration). */
@@ -74,6 +77,7 @@ export function createRampart(
     health: new Health(),
     audit,
     limits: resolveLimits(config, MAX_JSON_DEPTH),
+    errors: NOOP_REPORTER,
     fingerprint,
     onClose: (name, close) => lifecycle.onClose(name, close),
     async close() {
