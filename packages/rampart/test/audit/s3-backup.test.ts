@@ -218,6 +218,31 @@ describe('rampart backup --out s3:// / restore s3://', () => {
     expect(restore.stderr).toMatch(/no backup at s3:\/\/rampart-backups\/late/)
   })
 
+  it('on a terminal: a progress bar of the bytes uploaded instead of step lines', async () => {
+    const f = fixture()
+    await seed(`sqlite:${f.dir}/audit.db`, 3)
+    appDb(`${f.dir}/app.db`, 'big', 12 * 1024 * 1024)
+    // A slow link: each part of the multipart upload takes 1.5 s, so the bar (drawn once an
+    // upload runs for more than a second) shows.
+    const proxy = await faultyProxy(
+      s3.port,
+      () => false,
+      (req) => (/partNumber=/.test(req.url ?? '') ? 1500 : 0),
+    )
+    try {
+      const r = await cli(['backup', '--out', `s3://${BUCKET}/tty`, ...f.db], {
+        env: { ...f.env, ...s3Env(proxy.port) },
+        stderrTty: true,
+      })
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.stderr).not.toMatch(/uploading \S+ \(/)
+      expect(r.stderr).toMatch(/\ruploading \[#*-*\] \d+\/\d+ \d+\/s /)
+      expect(r.stderr.endsWith('\n')).toBe(true)
+    } finally {
+      await proxy.close()
+    }
+  })
+
   it('bad input is one line and a usage exit: URL, --keep, missing region, missing SDK package', async () => {
     const f = fixture()
     await seed(`sqlite:${f.dir}/audit.db`, 1)

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import rampart from 'rampart/fastify'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { launchChromium } from '../support/browser.js'
 import { service } from '../support/services.js'
 
 const chromiumPath = service('CHROMIUM_PATH')
@@ -45,17 +46,7 @@ describe.skipIf(!chromiumPath)('the ops console in Chromium', () => {
     }
     vi.useRealTimers()
     base = await app.listen({ port: 0, host: '127.0.0.1' })
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    })
+    browser = await launchChromium(chromiumPath)
     mkdirSync(ARTIFACTS, { recursive: true })
   })
   afterAll(async () => {

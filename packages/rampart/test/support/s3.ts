@@ -51,19 +51,25 @@ export function s3Env(port: number): Record<string, string> {
 /**
  * An HTTP proxy of the test's own in front of the S3 server: requests for which `cut` says so
  * get their connection destroyed once part of the body has arrived (an upload cut mid-way);
- * the rest are passed through.
+ * the rest are passed through, after `delay(req)` ms (a slow link).
  */
 export async function faultyProxy(
   targetPort: number,
   cut: (req: IncomingMessage) => boolean,
+  delay: (req: IncomingMessage) => number = () => 0,
 ): Promise<{ port: number; cuts: number; close: () => Promise<void> }> {
   const state = { cuts: 0 }
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(async (req, res) => {
     if (cut(req)) {
       state.cuts++
       req.once('data', () => req.socket.destroy())
       req.once('end', () => req.socket.destroy())
       return
+    }
+    const wait = delay(req)
+    if (wait > 0) {
+      req.pause()
+      await new Promise((r) => setTimeout(r, wait))
     }
     const upstream = httpRequest(
       {
