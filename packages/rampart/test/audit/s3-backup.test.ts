@@ -275,6 +275,31 @@ describe('rampart backup --out s3:// / restore s3://', () => {
       expect(r.stderr, args.join(' ')).toMatch(message)
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1)
     }
+    // A manifest from the bucket is input too: a file name that would leave the download folder
+    // is refused before anything is downloaded or overwritten.
+    await client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'evil/2026-01-01T00-00-00-000Z/manifest.json',
+        Body: JSON.stringify({
+          version: 1,
+          created_at: '2026-01-01T00:00:00Z',
+          audit: {
+            kind: 'sqlite',
+            file: '../../escaped.db',
+            table: 'event_log',
+            rows: 1,
+            head: '',
+          },
+        }),
+      }),
+    )
+    const evil = await cli(['restore', `s3://${BUCKET}/evil`, '--yes', ...f.db], { env: f.env })
+    expect(evil.code).toBe(2)
+    expect(evil.stderr).toMatch(
+      /\nrampart restore: .*manifest\.json: not a backup manifest \(files must be among audit\.db, audit\.dump, app\.db, app\.dump; got "\.\.\/\.\.\/escaped\.db"\)\n$/,
+    )
+
     await expect(
       loadS3Sdk(async (name) => {
         if (name === '@aws-sdk/lib-storage') throw new Error(`Cannot find package '${name}'`)

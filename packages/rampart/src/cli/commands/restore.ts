@@ -31,15 +31,27 @@ interface BackupSource {
   cleanup(): void
 }
 
+/** The file names `backup` writes: a manifest naming anything else (`../x`) is refused. */
+const BACKUP_FILES = new Set(['audit.db', 'audit.dump', 'app.db', 'app.dump'])
+
 function readManifest(file: string): BackupManifest {
+  let manifest: BackupManifest
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as BackupManifest
+    manifest = JSON.parse(readFileSync(file, 'utf8')) as BackupManifest
   } catch (err) {
     throw new RampartError(
       'ERR_RAMPART_USAGE',
       `${file}: not valid JSON (${(err as Error).message})`,
     )
   }
+  const named = [manifest?.audit?.file, ...(manifest?.app ? [manifest.app.file] : [])]
+  for (const name of named)
+    if (!BACKUP_FILES.has(String(name)))
+      throw new RampartError(
+        'ERR_RAMPART_USAGE',
+        `${file}: not a backup manifest (files must be among ${[...BACKUP_FILES].join(', ')}; got ${JSON.stringify(name ?? null).slice(0, 60)})`,
+      )
+  return manifest
 }
 
 function localSource(dir: string): BackupSource {
