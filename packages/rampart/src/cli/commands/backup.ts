@@ -156,7 +156,7 @@ async function backupToS3(
 
 export const command: Command = {
   name: 'backup',
-  summary: 'consistent copy of the audit and app databases',
+  summary: 'consistent copy of the audit and app databases, to a folder or s3://',
   usage: `Usage: rampart backup --out <dir | s3://bucket/prefix> [--keep N] [--db <url>] [--app-db <url>]
 
 Copies the audit database and the app database into <dir> (created; must be empty):
