@@ -80,6 +80,10 @@ describe('rampart backup --out s3:// / restore s3://', () => {
   it('three backups with --keep 2 leave exactly 2; restore takes the newest, or the one named, and the chain verifies', async () => {
     const f = fixture()
     const ids: string[] = []
+    // Someone else's object under the prefix: retention never touches what is not a backup.
+    await client.send(
+      new PutObjectCommand({ Bucket: BUCKET, Key: 'nightly/notes/README.txt', Body: 'hands off' }),
+    )
     for (let i = 1; i <= 3; i++) {
       await seed(`sqlite:${f.dir}/audit.db`, 5) // 5, 10, 15 rows
       appDb(`${f.dir}/app.db`, `version ${i}`)
@@ -109,6 +113,8 @@ describe('rampart backup --out s3:// / restore s3://', () => {
       )
     }
     const kept = await listed('nightly')
+    expect(kept.get('notes')).toEqual(['README.txt'])
+    kept.delete('notes')
     expect([...kept.keys()].sort()).toEqual([ids[1], ids[2]])
     for (const files of kept.values())
       expect(files).toEqual(['app.db', 'audit.db', 'manifest.json'])
@@ -299,6 +305,27 @@ describe('rampart backup --out s3:// / restore s3://', () => {
     expect(evil.stderr).toMatch(
       /\nrampart restore: .*manifest\.json: not a backup manifest \(files must be among audit\.db, audit\.dump, app\.db, app\.dump; got "\.\.\/\.\.\/escaped\.db"\)\n$/,
     )
+
+    // A backup whose data file went missing after its manifest was written: one line naming it.
+    await client.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'gap/2026-01-01T00-00-00-000Z/manifest.json',
+        Body: JSON.stringify({
+          version: 1,
+          created_at: '2026-01-01T00:00:00Z',
+          audit: { kind: 'sqlite', file: 'audit.db', table: 'event_log', rows: 1, head: '' },
+        }),
+      }),
+    )
+    const gap = await cli(['restore', `s3://${BUCKET}/gap`, '--yes', ...f.db], { env: f.env })
+    expect(gap.code).toBe(1)
+    expect(gap.stderr).toMatch(
+      /\nrampart restore: download of s3:\/\/rampart-backups\/gap\/2026-01-01T00-00-00-000Z\/audit\.db failed: NoSuchKey: .*\n$/,
+    )
+    // The target was not touched: it still holds its own one row.
+    const still = await cli(['audit', 'verify', '--db', `sqlite:${f.dir}/audit.db`], { env: f.env })
+    expect(still.stdout).toMatch(/^verified 1 rows, head /)
 
     await expect(
       loadS3Sdk(async (name) => {
