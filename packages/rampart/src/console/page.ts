@@ -27,7 +27,7 @@ svg .grid{stroke:#e3e6ea;stroke-width:1}svg .axis{fill:#6b7482;font:10px system-
 code{font:.9em ui-monospace,monospace;background:#eef0f3;padding:.1em .3em;border-radius:3px}
 footer{color:#6b7482;font-size:.85rem;text-align:center;margin:1rem;overflow-wrap:anywhere}
 @media (max-width:40rem){header,main{padding-left:.8rem;padding-right:.8rem}main{margin-top:.8rem}
-section{padding:.8rem}th,td{padding:.3rem .4rem}.tiles{grid-template-columns:repeat(2,minmax(0,1fr))}}
+section{padding:.8rem}table{font-size:.85rem}th,td{padding:.3rem .35rem}.tiles{grid-template-columns:repeat(2,minmax(0,1fr))}}
 `
 
 const LARGEST_BUCKET_MS = Math.max(...DURATION_BUCKETS_SECONDS) * 1000
