@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../../../packages/rampart/test/support/browser.js'
 import { service } from '../../../packages/rampart/test/support/services.js'
 import { DATABASES, DEMO_PASSWORD, startAirlock, type TestAirlock } from './helpers.js'
 
@@ -33,17 +34,7 @@ for (const { name, url } of DATABASES)
     beforeAll(async () => {
       t = await startAirlock(url)
       base = await t.app.listen({ port: 0, host: '127.0.0.1' })
-      browser = await chromium.launch({
-        executablePath: chromiumPath,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--no-first-run',
-        ],
-      })
+      browser = await launchChromium(chromiumPath)
       mkdirSync(ARTIFACTS, { recursive: true })
     })
     afterAll(async () => {

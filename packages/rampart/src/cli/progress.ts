@@ -37,3 +37,15 @@ export function progressBar(
     },
   }
 }
+
+/**
+ * One line per step on a stream that is not a terminal (a log file, CI), so a long job shows
+ * where it is; on a terminal the progress bar says it and these lines stay out of its way.
+ */
+export function stepLines(
+  stream: NodeJS.WritableStream & { isTTY?: boolean },
+): (line: string) => void {
+  return (line) => {
+    if (stream.isTTY !== true) stream.write(`${line}\n`)
+  }
+}

@@ -1,8 +1,9 @@
-import type client from 'prom-client'
 import type { Rampart } from '../core/rampart.js'
 import type { Readiness } from '../health/health.js'
 import type { SloConfig } from '../slo/options.js'
 import { parseRoute } from '../slo/options.js'
+import type { ConsoleHistory } from './history.js'
+import { type Labels, samples } from './samples.js'
 
 /** One route's traffic since the process started. */
 export interface RouteSummary {
@@ -26,6 +27,8 @@ export interface ConsoleSnapshot {
   tracing: boolean
   readiness: Readiness
   requests: { total: number; errors: number; in_flight: number; routes: RouteSummary[] }
+  /** The last 15 minutes at 10 s resolution: what the console's charts draw. */
+  history: ConsoleHistory
   security_events: Array<{ kind: string; count: number }>
   rate_limit_blocks: Array<{ policy: string; scope: string; count: number }>
   slos: Array<{
@@ -42,30 +45,6 @@ export interface ConsoleSnapshot {
   }>
 }
 
-type Labels = Record<string, string>
-interface Sample {
-  labels: Labels
-  value: number
-}
-
-/** The samples of one metric, with shared labels merged in (how Rampart's fast metrics report). */
-async function samples(registry: client.Registry, name: string): Promise<Sample[]> {
-  const metric = registry.getSingleMetric(name)
-  if (!metric) return []
-  const data = (await metric.get()) as {
-    values: Array<{
-      labels: Labels
-      sharedLabels?: Labels
-      value: number
-      metricName?: string
-    }>
-  }
-  return data.values.map((v) => ({
-    labels: { ...v.sharedLabels, ...v.labels, ...(v.metricName ? { __name__: v.metricName } : {}) },
-    value: v.value,
-  }))
-}
-
 const byCount = <T extends { count: number }>(a: T, b: T) => b.count - a.count
 
 /** The routes shown: the busiest first, at most this many. */
@@ -74,9 +53,14 @@ const startedAt = new Date(Date.now() - process.uptime() * 1000)
 
 /**
  * Reads this process's registry and readiness into the console's snapshot. Everything is
- * counted since the process started; Prometheus and the generated dashboards own history.
+ * counted since the process started, except `history` (the last 15 minutes, kept by the
+ * console); Prometheus and the generated dashboards own longer history and the fleet.
  */
-export async function consoleSnapshot(core: Rampart, slo?: SloConfig): Promise<ConsoleSnapshot> {
+export async function consoleSnapshot(
+  core: Rampart,
+  slo: SloConfig | undefined,
+  history: ConsoleHistory,
+): Promise<ConsoleSnapshot> {
   const { registry } = core.metrics
   const [requests, durations, inFlight, events, blocks, readiness] = await Promise.all([
     samples(registry, 'http_requests_total'),
@@ -137,6 +121,7 @@ export async function consoleSnapshot(core: Rampart, slo?: SloConfig): Promise<C
         .slice(0, MAX_ROUTES)
         .map(({ buckets: _, ...r }) => r),
     },
+    history,
     security_events: events
       .filter((s) => s.value > 0)
       .map((s) => ({ kind: s.labels.kind ?? '', count: s.value }))

@@ -16,6 +16,8 @@ export function renderRunbook(config: SloConfig): string {
     '',
     'Severities: **page** wakes someone now (the error budget runs out within days); **ticket** is handled in working hours (it runs out within weeks, or something is misconfigured).',
     '',
+    'Procedures (kept in `docs/` next to this bundle): [incident process](../docs/incident.md), [rollback and restore drill](../docs/rollback.md), [release checklist](../docs/release.md).',
+    '',
   ]
   for (const doc of ALERT_DOCS) {
     const latencySlos = config.slos.filter((s) => s.kind === 'latency')

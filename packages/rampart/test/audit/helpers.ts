@@ -21,7 +21,7 @@ export const AUDIT_KEY = 'k'.repeat(40)
 /** Runs the `rampart` CLI in-process and captures its output. */
 export async function cli(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; tty?: boolean } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; tty?: boolean; stderrTty?: boolean } = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = []
   const err: string[] = []
@@ -35,7 +35,7 @@ export async function cli(
   const stdin = Object.assign(new PassThrough(), { isTTY: options.tty ?? false })
   const code = await main(args, {
     stdout: sink(out),
-    stderr: sink(err),
+    stderr: Object.assign(sink(err), { isTTY: options.stderrTty ?? false, columns: 80 }),
     stdin,
     cwd: options.cwd ?? process.cwd(),
     env: { AUDIT_KEY, ...options.env },

@@ -1,7 +1,8 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { type Browser, chromium } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import rampart, { HttpError } from 'rampart/fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../support/browser.js'
 import { service } from '../support/services.js'
 
 const chromiumPath = service('CHROMIUM_PATH')
@@ -23,17 +24,7 @@ describe.skipIf(!chromiumPath)('CSP in a real browser', () => {
         .send('<!doctype html><style>body{color:rgb(1, 2, 3)}</style><p>x</p>'),
     )
     base = await app.listen({ port: 0, host: '127.0.0.1' })
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    })
+    browser = await launchChromium(chromiumPath)
   })
   afterAll(async () => {
     await browser?.close()

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { startRequestHistory } from '../../console/history.js'
 import { CONSOLE_CSS, consolePage } from '../../console/page.js'
 import { consoleSnapshot } from '../../console/snapshot.js'
 import type { Rampart } from '../../core/rampart.js'
@@ -7,7 +8,8 @@ import type { SloConfig } from '../../slo/options.js'
 import { bearerMatches } from './metrics.js'
 
 /**
- * The ops console at `/_rampart` (HTML), its stylesheet and its JSON at `/_rampart/api/summary`.
+ * The ops console at `/_rampart` (HTML), its stylesheet and its JSON at `/_rampart/api/summary`
+ * (the same snapshot, the charts' series included).
  * On when `RAMPART_CONSOLE` says so (default: outside production); with `RAMPART_CONSOLE_TOKEN`
  * set (required in production) every console request needs `Authorization: Bearer <token>`.
  * Like `/metrics`, the console's paths are left out of metrics, tracing and rate limits.
@@ -19,6 +21,9 @@ export function installConsole(
 ): void {
   const { enabled, token } = core.config.console
   if (!enabled) return
+  // The charts' 15 minutes, sampled on an unref'd timer owned by this app (stopped on close).
+  const history = startRequestHistory(core)
+  const snapshot = () => consoleSnapshot(core, slo, history.series())
   const routeConfig = { config: { rateLimit: false as const, csrf: false } }
   const authorize = (request: FastifyRequest) => {
     if (token !== undefined && !bearerMatches(request.headers.authorization, token))
@@ -30,7 +35,7 @@ export function installConsole(
 
   app.get('/_rampart', routeConfig, async (request, reply) => {
     authorize(request)
-    const page = consolePage(await consoleSnapshot(core, slo))
+    const page = consolePage(await snapshot())
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(page)
   })
   // The stylesheet is a public constant; browsers do not send a bearer token for it.
@@ -42,6 +47,6 @@ export function installConsole(
   })
   app.get('/_rampart/api/summary', routeConfig, async (request, reply) => {
     authorize(request)
-    return reply.header('cache-control', 'no-store').send(await consoleSnapshot(core, slo))
+    return reply.header('cache-control', 'no-store').send(await snapshot())
   })
 }

@@ -27,7 +27,7 @@ export const commands: ReadonlyArray<{
   },
   {
     name: 'backup',
-    summary: 'consistent copy of the audit and app databases',
+    summary: 'consistent copy of the audit and app databases, to a folder or s3://',
     load: async () => (await import('./backup.js')).command,
   },
   {
