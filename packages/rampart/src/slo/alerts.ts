@@ -29,7 +29,7 @@ export const ALERT_DOCS: readonly AlertDoc[] = [
       "The service serves the SLO's route, but the histogram has no bucket at the SLO's threshold, so the latency SLI is empty and its burn alerts can never fire.",
     actions: [
       'Compare the threshold in rampart.config.ts with the `le` values `/metrics` exposes for http_request_duration_seconds_bucket.',
-      'Thresholds must be one of the buckets Rampart instruments (DURATION_BUCKETS_SECONDS); regenerate the rules after changing it.',
+      'The service adds each latency threshold of the rampart.config.ts it was started with as a bucket: a missing bucket means the running service read an older or different config (or was not given `slo` at all). Redeploy it with the same config the rules were generated from.',
     ],
   },
   {

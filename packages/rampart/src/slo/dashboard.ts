@@ -1,5 +1,6 @@
+import { routeOnlyBuckets } from './buckets.js'
 import { errorBudget, type Slo, type SloConfig } from './options.js'
-import { METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
+import { leNotIn, METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
 import { sloTiers, sloTitle } from './rules.js'
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, not a JS template
@@ -122,7 +123,9 @@ function sloPanels(config: SloConfig, slo: Slo): PanelSpec[] {
     },
   ]
   if (slo.kind === 'latency') {
-    const sel = selector(sloLabels(config, slo))
+    // Over several routes, leave out the boundaries only some routes have (see buckets.ts).
+    const only = slo.route === undefined ? routeOnlyBuckets(config) : []
+    const sel = selector(sloLabels(config, slo), leNotIn(only))
     const q = slo.objective / 100
     panels.push({
       title: `${slo.name}: p${slo.objective} latency of ${slo.route ?? 'all requests'}`,

@@ -1,5 +1,4 @@
 import { z } from 'zod'
-import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
 import { RampartError } from '../errors/rampart-error.js'
 import { durationSeconds, round } from './windows.js'
 
@@ -41,8 +40,6 @@ const common = {
     .default('30d'),
 }
 
-const bucketList = DURATION_BUCKETS_SECONDS.join(', ')
-
 const availabilitySlo = z.object({
   ...common,
   /** Share of requests answered without a 5xx status. */
@@ -51,16 +48,24 @@ const availabilitySlo = z.object({
 
 const latencySlo = z.object({
   ...common,
-  /** Share of requests answered within `thresholdSeconds`. */
+  /**
+   * Share of requests answered within `thresholdSeconds`: `objective: 99, thresholdSeconds: 0.2`
+   * is "p99 under 200 ms".
+   */
   kind: z.literal('latency'),
-  /** Must be a bucket boundary of `http_request_duration_seconds` (`DURATION_BUCKETS_SECONDS`). */
-  thresholdSeconds: z.number().superRefine((t, ctx) => {
-    if (!(DURATION_BUCKETS_SECONDS as readonly number[]).includes(t))
-      ctx.addIssue({
-        code: 'custom',
-        message: `${t} s is not a bucket boundary of http_request_duration_seconds; use one of ${bucketList}`,
-      })
-  }),
+  /**
+   * Any whole number of milliseconds up to 5 minutes. The service reads the same config at
+   * start-up and makes it a bucket boundary of `http_request_duration_seconds` (ADR 0016), so
+   * the SLI counts requests at exactly this threshold, never an interpolated one.
+   */
+  thresholdSeconds: z
+    .number()
+    .positive('must be above 0 s')
+    .max(300, 'must be at most 300 s')
+    .refine(
+      (t) => Math.abs(t * 1000 - Math.round(t * 1000)) < 1e-9,
+      'must be a whole number of milliseconds (0.2, not 0.2005)',
+    ),
 })
 
 const sloSchema = z.discriminatedUnion('kind', [availabilitySlo, latencySlo])

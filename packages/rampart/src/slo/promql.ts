@@ -1,4 +1,3 @@
-import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
 import { type LatencySlo, parseRoute, type Slo, type SloConfig } from './options.js'
 
 /** Metric names of DESIGN §5 the SLIs read. */
@@ -42,8 +41,20 @@ export function sloLabels(config: SloConfig, slo: Slo): Record<string, string> {
  * thresholds also match Prometheus 3's normalised float spelling (`1.0`).
  */
 export function leMatcher(thresholdSeconds: number): string {
-  const s = String(thresholdSeconds)
-  return Number.isInteger(thresholdSeconds) ? `le=~"${s}|${s}\\\\.0"` : `le="${s}"`
+  return Number.isInteger(thresholdSeconds)
+    ? `le=~"${leRegex(thresholdSeconds)}"`
+    : `le="${thresholdSeconds}"`
+}
+
+/** A regex (inside a PromQL string) matching the spellings of one `le` value. */
+function leRegex(seconds: number): string {
+  const s = String(seconds).replace('.', '\\\\.')
+  return Number.isInteger(seconds) ? `${s}|${s}\\\\.0` : s
+}
+
+/** A matcher leaving out the buckets at these boundaries (none: no matcher). */
+export function leNotIn(seconds: readonly number[]): string[] {
+  return seconds.length === 0 ? [] : [`le!~"${seconds.map(leRegex).join('|')}"`]
 }
 
 /** Identity labels of an SLO's recorded series. */
@@ -77,5 +88,3 @@ export function badRate(config: SloConfig, slo: Slo, window: string): string {
 export function thresholdBucket(config: SloConfig, slo: LatencySlo): string {
   return `${METRICS.duration}_bucket${selector(sloLabels(config, slo), [leMatcher(slo.thresholdSeconds)])}`
 }
-
-export const KNOWN_BUCKETS: readonly number[] = DURATION_BUCKETS_SECONDS

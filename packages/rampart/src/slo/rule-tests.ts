@@ -1,5 +1,5 @@
 import { stringify } from 'yaml'
-import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
+import { routeBuckets } from './buckets.js'
 import { errorBudget, type LatencySlo, type Slo, type SloConfig } from './options.js'
 import { METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
 import {
@@ -190,9 +190,11 @@ function burnScenario(
 /** The latency SLI reads exactly the threshold's bucket: the buckets around it give other ratios. */
 function bucketScenario(config: SloConfig, slo: LatencySlo): PromtoolTest {
   const labels = { ...sampleLabels(config, slo), status: '200' }
-  const i = (DURATION_BUCKETS_SECONDS as readonly number[]).indexOf(slo.thresholdSeconds)
-  const below = DURATION_BUCKETS_SECONDS[i - 1]
-  const above = DURATION_BUCKETS_SECONDS[i + 1]
+  // The boundaries the service gives this route (its defaults plus every SLO threshold on it).
+  const bounds = routeBuckets(config, slo.route)
+  const i = bounds.indexOf(slo.thresholdSeconds)
+  const below = bounds[i - 1]
+  const above = bounds[i + 1]
   const perMinute = (n: number) => seriesValues(Array.from({ length: 20 }, () => n))
   const bucket = (le: string, n: number) => ({
     series: `${METRICS.duration}_bucket${selector({ ...labels, le })}`,
