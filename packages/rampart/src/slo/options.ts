@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { RampartError } from '../errors/rampart-error.js'
+import { ratioFields, ratioProblem } from './ratio.js'
 import { durationSeconds, round } from './windows.js'
 
 /** The methods an SLO route may name. */
@@ -68,7 +69,12 @@ const latencySlo = z.object({
     ),
 })
 
-const sloSchema = z.discriminatedUnion('kind', [availabilitySlo, latencySlo])
+const ratioSlo = z.object({ ...common, ...ratioFields }).superRefine((slo, ctx) => {
+  const problem = ratioProblem(slo.good, slo.total)
+  if (problem) ctx.addIssue({ code: 'custom', path: ['good'], message: problem })
+})
+
+const sloSchema = z.discriminatedUnion('kind', [availabilitySlo, latencySlo, ratioSlo])
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a Prometheus label name')
 

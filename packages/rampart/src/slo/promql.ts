@@ -1,4 +1,5 @@
 import { type LatencySlo, parseRoute, type Slo, type SloConfig } from './options.js'
+import { ratioBadRate, ratioTotalRate } from './ratio.js'
 
 /** Metric names of DESIGN §5 the SLIs read. */
 export const METRICS = {
@@ -10,7 +11,8 @@ export const METRICS = {
   csrfBlocks: 'rampart_csrf_blocks_total',
 } as const
 
-function quote(v: string): string {
+/** A PromQL string literal. */
+export function quote(v: string): string {
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`
 }
 
@@ -64,6 +66,7 @@ export function sloIdentity(config: SloConfig, slo: Slo): Record<string, string>
 
 /** Rate of all requests the SLO counts over `window`. */
 export function totalRate(config: SloConfig, slo: Slo, window: string): string {
+  if (slo.kind === 'ratio') return ratioTotalRate(config, slo, window)
   const sel = selector(sloLabels(config, slo))
   return slo.kind === 'availability'
     ? `sum(rate(${METRICS.requests}${sel}[${window}]))`
@@ -75,6 +78,7 @@ export function totalRate(config: SloConfig, slo: Slo, window: string): string {
  * never answered a 5xx has no 5xx series, so `or 0 * total` turns "no data" into 0.
  */
 export function badRate(config: SloConfig, slo: Slo, window: string): string {
+  if (slo.kind === 'ratio') return ratioBadRate(config, slo, window)
   const labels = sloLabels(config, slo)
   if (slo.kind === 'availability') {
     const bad = `sum(rate(${METRICS.requests}${selector(labels, ['status=~"5.."'])}[${window}]))`

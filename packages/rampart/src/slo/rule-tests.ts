@@ -2,6 +2,7 @@ import { stringify } from 'yaml'
 import { routeBuckets } from './buckets.js'
 import { errorBudget, type LatencySlo, type Slo, type SloConfig } from './options.js'
 import { METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
+import { type RatioSlo, ratioInputSeries, ratioScenario } from './ratio.js'
 import {
   GENERATED_HEADER,
   generateRules,
@@ -106,6 +107,7 @@ function sampleLabels(config: SloConfig, slo: Slo): Record<string, string> {
 function trafficSeries(config: SloConfig, slo: Slo, total: number[], bad: number[]) {
   const labels = sampleLabels(config, slo)
   const good = total.map((t, i) => t - (bad[i] ?? 0))
+  if (slo.kind === 'ratio') return ratioInputSeries(config, slo, good, bad, seriesValues)
   if (slo.kind === 'availability') {
     return [
       {
@@ -137,7 +139,12 @@ function overlapping(config: SloConfig, slo: Slo, labels: Record<string, string>
   return config.slos.filter(
     (o) =>
       o.kind === slo.kind &&
-      (o.kind === 'availability' || o.thresholdSeconds === (slo as LatencySlo).thresholdSeconds) &&
+      (o.kind === 'availability' ||
+        (o.kind === 'latency' && o.thresholdSeconds === (slo as LatencySlo).thresholdSeconds) ||
+        // Ratio SLOs see the traffic of the same counters only.
+        (o.kind === 'ratio' &&
+          o.good === (slo as RatioSlo).good &&
+          o.total === (slo as RatioSlo).total)) &&
       Object.entries(sloLabels(config, o)).every(([k, v]) => labels[k] === v),
   )
 }
@@ -346,6 +353,8 @@ export function generateRuleTests(config: SloConfig, rulesFile: string): { tests
     )
     if (slo.kind === 'latency') {
       tests.push(bucketScenario(config, slo), missingBucketScenario(config, slo, rules))
+    } else if (slo.kind === 'ratio') {
+      tests.push(ratioScenario(config, slo, sloIdentity(config, slo), seriesValues))
     } else {
       tests.push(noErrorsScenario(config, slo))
     }

@@ -71,8 +71,15 @@ function humanHours(hours: number): string {
 }
 
 export function sloTitle(slo: Slo): string {
+  if (slo.kind === 'ratio')
+    return `${slo.objective} % of ${slo.total} events are ${slo.good} over ${slo.window}`
   const what = slo.kind === 'availability' ? 'non-5xx' : `within ${slo.thresholdSeconds * 1000} ms`
   return `${slo.objective} % of ${slo.route ?? 'all'} requests ${what} over ${slo.window}`
+}
+
+/** What an SLO counts, for alert texts: `POST /login requests`, `x_total events`. */
+export function sloEvents(slo: Slo): string {
+  return slo.kind === 'ratio' ? `${slo.total} events` : `${slo.route ?? 'all'} requests`
 }
 
 /** Group names, in the order promtool must evaluate them (`group_eval_order`). */
@@ -150,6 +157,7 @@ function sloGroups(config: SloConfig, slo: Slo, warnings: string[]): RuleGroup[]
           ...id,
           rampart_kind: slo.kind,
           rampart_route: slo.route ?? 'all',
+          ...(slo.kind === 'ratio' ? { rampart_good: slo.good, rampart_total: slo.total } : {}),
           rampart_objective: String(slo.objective),
           rampart_window: period,
           ...(slo.kind === 'latency'
@@ -183,7 +191,7 @@ function sloGroups(config: SloConfig, slo: Slo, warnings: string[]): RuleGroup[]
       // tests must match annotations exactly, so every number is written in here.
       annotations: {
         summary: `${config.service}: SLO "${slo.name}" is burning its error budget ${t.factor}x too fast (${t.severity})`,
-        description: `More than ${pct(t.threshold)} of ${slo.route ?? 'all'} requests were bad over both the last ${t.long} and ${t.short} (SLO: ${sloTitle(slo)}). At this rate the whole ${period} error budget is gone in ${humanHours(periodHours / t.factor)}.`,
+        description: `More than ${pct(t.threshold)} of ${sloEvents(slo)} were bad over both the last ${t.long} and ${t.short} (SLO: ${sloTitle(slo)}). At this rate the whole ${period} error budget is gone in ${humanHours(periodHours / t.factor)}.`,
         runbook_url: `${config.runbookUrl}#${runbookAnchor('SLOErrorBudgetBurn')}`,
       },
     })),

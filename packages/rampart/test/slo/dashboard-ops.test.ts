@@ -94,7 +94,7 @@ describe('Grafana dashboard', () => {
       d.panels
         .find((p) => p.title === title)
         ?.fieldConfig.defaults.thresholds.steps.map((s) => s.value)
-    expect(drawn('Latency p50 / p95 / p99 by route')).toEqual([null, 0.5])
+    expect(drawn('Latency p50 / p95 / p99 by route')).toEqual([null, 0.2, 0.5])
     expect(drawn('login-latency: p95 latency of POST /login')).toEqual([null, 0.5])
     expect(d.templating.list[0]).toMatchObject({
       name: 'datasource',

@@ -3,6 +3,7 @@ import { isInternalPath } from '../../config/defaults.js'
 import type { Rampart } from '../../core/rampart.js'
 import { RampartError } from '../../errors/rampart-error.js'
 import { HTTP_METHODS, parseRoute, type SloConfig } from '../../slo/options.js'
+import { checkRatioMetrics } from '../../slo/ratio.js'
 import type { RedMetrics } from './metrics.js'
 
 /**
@@ -44,6 +45,8 @@ export function installSlo(
     })
   app.addHook('onReady', async () => {
     if (slo.routes !== undefined) checkRouteList(slo.routes, registered, service)
+    // Ratio SLOs name counters: every one must be registered, with the labels the SLO matches.
+    checkRatioMetrics(slo, (name) => core.metrics.describe(name))
     for (const s of slo.slos) {
       if (s.route === undefined) continue
       const { method, path } = parseRoute(s.route)
