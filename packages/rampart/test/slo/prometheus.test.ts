@@ -94,4 +94,62 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules",
       await airlock.close()
     }
   }, 90_000)
+
+  it('records the login-success ratio SLO exactly for a known mix of logins, and scrapes the le="0.2" bucket of the p99 SLO', async () => {
+    const airlock = await listeningAirlock()
+    const prom = await startPrometheus(PROMETHEUS as string, {
+      job: 'airlock',
+      target: airlock.host,
+      ruleFiles: [
+        {
+          name: 'airlock.rules.yml',
+          text: readFileSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), 'utf8'),
+        },
+      ],
+    })
+    try {
+      // Both outcome series exist at 0 from start-up; once scraped, every login is an increase.
+      await until('the first scrape', async () =>
+        (await prom.query('up{job="airlock"}'))[0] === 1 ? true : undefined,
+      )
+      // The p99 < 200 ms SLO's threshold is a bucket of its route, as airlock exposes it.
+      const [bucket] = await prom.query(
+        'http_request_duration_seconds_bucket{job="airlock",method="GET",route="/api/v1/requests",status="200",le="0.2"}',
+      )
+      expect(bucket).toBe(0)
+
+      // 6 good and 2 bad password checks (under the auth policy's 10 a minute).
+      const login = async (password: string) => {
+        const res = await fetch(`${airlock.url}/api/v1/tokens`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'researcher', password }),
+        })
+        await res.arrayBuffer()
+        return res.status
+      }
+      const mix = ['ok', 'ok', 'bad', 'ok', 'ok', 'bad', 'ok', 'ok']
+      for (const m of mix)
+        expect(await login(m === 'ok' ? 'airlock-demo' : 'wrong-password')).toBe(
+          m === 'ok' ? 201 : 401,
+        )
+      await until('the logins', async () =>
+        (await prom.query('sum(airlock_login_attempts_total{job="airlock"})'))[0] === mix.length
+          ? true
+          : undefined,
+      )
+      const share = 2 / 8
+      const sel = '{rampart_service="airlock",rampart_slo="login-success"}'
+      const ratio = await until('the recording rule', async () => {
+        const [v] = await prom.query(`slo:sli_error:ratio_rate5m${sel}`)
+        return v !== undefined && Math.abs(v - share) < 1e-9 ? v : undefined
+      })
+      expect(ratio).toBeCloseTo(share, 9)
+      const [hour] = await prom.query(`slo:sli_error:ratio_rate1h${sel}`)
+      expect(hour).toBeCloseTo(share, 9)
+    } finally {
+      prom.stop()
+      await airlock.close()
+    }
+  }, 90_000)
 })

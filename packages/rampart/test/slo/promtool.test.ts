@@ -53,6 +53,11 @@ describe.skipIf(!PROMTOOL)('generated rules under promtool', () => {
     const slow = doc.tests.find((t) => t.name.startsWith('availability: a 1x burn'))
     expect(slow?.alert_rule_test?.map((a) => a.exp_alerts)).toEqual([[], [], []])
     expect(doc.tests.some((t) => t.name.includes('counts the le="0.5" bucket'))).toBe(true)
+    // p99 < 200 ms: a threshold off the default buckets, counted at exactly le="0.2".
+    expect(doc.tests.some((t) => t.name.includes('counts the le="0.2" bucket'))).toBe(true)
+    expect(doc.tests.map((t) => t.name)).toContain(
+      'login-success: 45 good and 15 bad events a minute are an error ratio of 0.25',
+    )
 
     const dir = tempDir()
     cpSync(join(REPO_ROOT, 'ops/rules'), dir, { recursive: true })
@@ -71,6 +76,8 @@ describe.skipIf(!PROMTOOL)('generated rules under promtool', () => {
         rules.replaceAll('>= 0.0144 and', '>= 0.144 and').replaceAll('>= 0.0144\n', '>= 0.144\n'),
       ],
       ['latency bucket le=0.5 → le=0.25', rules.replaceAll('le="0.5"', 'le="0.25"')],
+      ['latency bucket le=0.2 → le=0.25', rules.replaceAll('le="0.2"', 'le="0.25"')],
+      ['ratio good events ok="true" → ok="false"', rules.replaceAll('ok="true"', 'ok="false"')],
     ]
     for (const [what, text] of mutants) {
       expect(text, what).not.toBe(rules)
@@ -79,7 +86,7 @@ describe.skipIf(!PROMTOOL)('generated rules under promtool', () => {
       expect(r.code, `${what} should fail the tests`).not.toBe(0)
       expect(r.out).toContain('FAILED')
     }
-  }, 120_000)
+  }, 300_000)
 
   it('passes promtool check config on the generated prometheus.yml', async () => {
     const dir = tempDir()
