@@ -102,6 +102,18 @@ export const configSchema = z
         eventLoopLagSeconds: z.number().positive().default(0.2),
       })
       .prefault({}),
+    /**
+     * The URL users reach the service at, e.g. `https://airlock.example.org`: the blackbox probe
+     * requests its `/healthz` and `/readyz`, and checks the certificate's expiry when it is
+     * HTTPS. Default: the service inside the ops bundle, `http://<service>:<port>`.
+     */
+    publicUrl: z
+      .string()
+      .regex(
+        /^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/,
+        'expected an http:// or https:// URL without a query',
+      )
+      .optional(),
     /** Where the service listens inside the ops bundle (compose, Helm, Prometheus target). */
     port: z.number().int().min(1).max(65_535).default(3000),
     slos: z.array(sloSchema).min(1, 'declare at least one SLO'),

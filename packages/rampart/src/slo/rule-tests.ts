@@ -1,6 +1,7 @@
 import { stringify } from 'yaml'
 import { routeBuckets } from './buckets.js'
 import { errorBudget, type LatencySlo, type Slo, type SloConfig } from './options.js'
+import { probeScenarios } from './probe.js'
 import { METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
 import { type RatioSlo, ratioInputSeries, ratioScenario } from './ratio.js'
 import {
@@ -359,7 +360,7 @@ export function generateRuleTests(config: SloConfig, rulesFile: string): { tests
       tests.push(noErrorsScenario(config, slo))
     }
   }
-  tests.push(targetDownScenario(config, rules))
+  tests.push(targetDownScenario(config, rules), ...probeScenarios(config, rules))
   void rulesFile
   return { tests }
 }

@@ -1,6 +1,7 @@
 import { stringify } from 'yaml'
 import { runbookAnchor } from './alerts.js'
 import { errorBudget, type Slo, type SloConfig } from './options.js'
+import { probeRules } from './probe.js'
 import {
   badRate,
   METRICS,
@@ -91,6 +92,7 @@ export function groupNames(config: SloConfig): string[] {
       `rampart-slo-alerts-${config.service}-${s.name}`,
     ]),
     `rampart-service-${config.service}`,
+    `rampart-probe-${config.service}`,
   ]
 }
 
@@ -219,7 +221,7 @@ function serviceGroup(config: SloConfig): RuleGroup {
   const link = (a: string) => `${config.runbookUrl}#${runbookAnchor(a)}`
   const { inFlight, eventLoopLagSeconds } = config.saturation
   return {
-    name: groupNames(config).at(-1) as string,
+    name: groupNames(config).at(-2) as string,
     rules: [
       {
         alert: 'ServiceTargetDown',
@@ -264,6 +266,7 @@ export function generateRules(config: SloConfig): GeneratedRules {
   const groups = [
     ...config.slos.flatMap((s) => sloGroups(config, s, warnings)),
     serviceGroup(config),
+    { name: groupNames(config).at(-1) as string, rules: probeRules(config) },
   ]
   return { groups, warnings }
 }

@@ -153,7 +153,7 @@ describe("airlock's ops bundle (ops/ at the repository root)", () => {
         parsed++
       }
     }
-    expect(parsed).toBe(11)
+    expect(parsed).toBe(12)
     const values = parse(readFileSync(join(ops, 'helm/values.yaml'), 'utf8'))
     const covered = [...Object.keys(values.env), ...values.secretEnv.keys]
     expect(covered.sort()).toEqual(Object.keys(envSchema.shape).sort())
@@ -165,6 +165,7 @@ describe("airlock's ops bundle (ops/ at the repository root)", () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'airlock',
       'alertmanager',
+      'blackbox',
       'grafana',
       'otel-collector',
       'prometheus',
