@@ -33,6 +33,13 @@ export default defineConfig({
     'POST /api/v1/requests/:id/reject',
     'GET /static/airlock.css',
   ],
+  // airlock's own counters (src/support/business-metrics.ts), drawn on the dashboard.
+  businessMetrics: [
+    { name: 'airlock_requests_submitted_total', title: 'Requests submitted', by: ['direction'] },
+    { name: 'airlock_requests_approved_total', title: 'Requests approved', by: ['direction'] },
+    { name: 'airlock_requests_rejected_total', title: 'Requests rejected', by: ['direction'] },
+    { name: 'airlock_login_attempts_total', title: 'Login attempts', by: ['ok'], row: 'auth' },
+  ],
   slos: [
     {
       name: 'login-latency',

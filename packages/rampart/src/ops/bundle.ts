@@ -153,6 +153,13 @@ export function generateOpsBundle(config: SloConfig): Map<string, string> {
           access: 'proxy',
           url: 'http://prometheus:9090',
           isDefault: true,
+          // An exemplar's trace_id (Rampart attaches one to each duration bucket) links to its
+          // trace in Tempo: a click on a slow point of a latency panel opens the request.
+          jsonData: {
+            exemplarTraceIdDestinations: [
+              { name: 'trace_id', datasourceUid: 'tempo', urlDisplayLabel: 'Open trace' },
+            ],
+          },
         },
         { name: 'Tempo', type: 'tempo', uid: 'tempo', access: 'proxy', url: 'http://tempo:3200' },
       ],
@@ -253,6 +260,8 @@ export function generateOpsBundle(config: SloConfig): Map<string, string> {
               '--config.file=/etc/prometheus/prometheus.yml',
               '--storage.tsdb.path=/prometheus',
               '--web.external-url=http://localhost:9090',
+              // Keeps the exemplars scraped from /metrics (OpenMetrics) for the dashboards.
+              '--enable-feature=exemplar-storage',
             ],
             ports: ['127.0.0.1:9090:9090'],
             volumes: [

@@ -78,6 +78,17 @@ const sloSchema = z.discriminatedUnion('kind', [availabilitySlo, latencySlo, rat
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a Prometheus label name')
 
+const businessMetric = z.object({
+  /** A counter the service registers. */
+  name: z.string().regex(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/, 'expected a Prometheus metric name'),
+  /** Panel title. Default: the metric name. */
+  title: z.string().min(1).max(80).optional(),
+  /** Labels to split the panel's lines by (`['direction']`). Default: one line. */
+  by: z.array(labelName).max(3).optional(),
+  /** The dashboard row. Default `business`. */
+  row: z.enum(['business', 'auth']).optional(),
+})
+
 export const configSchema = z
   .object({
     /** Service name: the Prometheus job, rule labels, dashboard title. */
@@ -117,6 +128,12 @@ export const configSchema = z
     /** Where the service listens inside the ops bundle (compose, Helm, Prometheus target). */
     port: z.number().int().min(1).max(65_535).default(3000),
     slos: z.array(sloSchema).min(1, 'declare at least one SLO'),
+    /**
+     * The service's own counters (`airlock_requests_submitted_total`), drawn on the dashboard:
+     * in the Business row, or the Auth health row with `row: 'auth'` (login attempts). Checked
+     * at start-up against the metrics the service registers, like ratio SLOs.
+     */
+    businessMetrics: z.array(businessMetric).optional(),
   })
   .superRefine((config, ctx) => {
     const seen = new Set<string>()

@@ -9,6 +9,7 @@ export const METRICS = {
   eventLoopLag: 'nodejs_eventloop_lag_seconds',
   rateLimitBlocks: 'rampart_ratelimit_blocks_total',
   csrfBlocks: 'rampart_csrf_blocks_total',
+  securityEvents: 'rampart_security_events_total',
 } as const
 
 /** A PromQL string literal. */

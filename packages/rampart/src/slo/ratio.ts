@@ -1,6 +1,4 @@
 import { z } from 'zod'
-import { RampartError } from '../errors/rampart-error.js'
-import type { MetricDescription } from '../metrics/registry.js'
 import type { Slo, SloConfig } from './options.js'
 import { quote, selector, serviceLabels } from './promql.js'
 
@@ -89,7 +87,8 @@ export function ratioProblem(good: string, total: string): string | undefined {
 
 export type RatioSlo = Extract<Slo, { kind: 'ratio' }>
 
-function parsed(text: string): CounterSelector {
+/** A selector the config schema already accepted, parsed. */
+export function parsed(text: string): CounterSelector {
   const p = parseCounter(text)
   if (typeof p === 'string') throw new Error(`${text}: ${p}`)
   return p
@@ -162,41 +161,6 @@ export function ratioInputSeries(
     { series: `${g.metric}${selector(goodLabels)}`, values: values(good) },
     { series: `${g.metric}${selector(badLabels)}`, values: values(bad) },
   ]
-}
-
-/**
- * Checks every ratio SLO's counters against the metrics the running service registered, and
- * throws one line naming the SLO and what is wrong: an unknown metric, one that is not a
- * counter, or a label the counter does not have.
- */
-export function checkRatioMetrics(
-  config: SloConfig,
-  describe: (name: string) => MetricDescription | undefined,
-): void {
-  for (const slo of config.slos) {
-    if (slo.kind !== 'ratio') continue
-    for (const [field, text] of [
-      ['good', slo.good],
-      ['total', slo.total],
-    ] as const) {
-      const sel = parsed(text)
-      const fail = (what: string) => {
-        throw new RampartError('ERR_RAMPART_SLO', `SLO ${slo.name}: ${field}: ${what}`)
-      }
-      const found = describe(sel.metric)
-      if (found === undefined)
-        fail(
-          `${sel.metric} is not a metric ${config.service} registers (register it before the app is ready)`,
-        )
-      else if (found.type !== 'counter') fail(`${sel.metric} is a ${found.type}, not a counter`)
-      else
-        for (const x of sel.matchers)
-          if (!found.labelNames.includes(x.label))
-            fail(
-              `"${x.label}" is not a label of ${sel.metric} (its labels: ${found.labelNames.join(', ') || 'none'})`,
-            )
-    }
-  }
 }
 
 /**
