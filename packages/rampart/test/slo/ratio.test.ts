@@ -101,6 +101,23 @@ describe('ratio SLOs at start-up: checked against the metrics the service regist
     )
   })
 
+  it('refuses a business metric label the counter does not have', async () => {
+    const app = Fastify()
+    apps.push(app)
+    await app.register(rampart, {
+      logLevel: 'silent',
+      slo: defineConfig({
+        service: 'shop',
+        slos: [{ name: 'availability', kind: 'availability', objective: 99 }],
+        businessMetrics: [{ name: 'logins_total', by: ['result'] }],
+      }),
+    })
+    logins(app)
+    await expect(app.ready()).rejects.toThrow(
+      'businessMetrics logins_total: "result" is not a label of logins_total (its labels: ok)',
+    )
+  })
+
   it('refuses a metric that is not a counter', async () => {
     const app = await start(ratio({ total: 'logins_total', good: 'logins_ok{ok="true"}' }), (a) => {
       logins(a)
