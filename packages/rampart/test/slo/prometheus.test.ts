@@ -9,19 +9,25 @@ import { REPO_ROOT } from './support.js'
 
 const PROMETHEUS = service('PROMETHEUS_BIN')
 
+/** airlock listening, and a Prometheus scraping it every second with airlock's generated rules. */
+async function airlockScrapedWithRules() {
+  const airlock = await listeningAirlock()
+  const prom = await startPrometheus(PROMETHEUS as string, {
+    job: 'airlock',
+    target: airlock.host,
+    ruleFiles: [
+      {
+        name: 'airlock.rules.yml',
+        text: readFileSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), 'utf8'),
+      },
+    ],
+  })
+  return { airlock, prom }
+}
+
 describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules", () => {
   it('records an error ratio equal to the share of 5xx the test sent to airlock', async () => {
-    const airlock = await listeningAirlock()
-    const prom = await startPrometheus(PROMETHEUS as string, {
-      job: 'airlock',
-      target: airlock.host,
-      ruleFiles: [
-        {
-          name: 'airlock.rules.yml',
-          text: readFileSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), 'utf8'),
-        },
-      ],
-    })
+    const { airlock, prom } = await airlockScrapedWithRules()
     try {
       const total = async () => (await prom.query('sum(http_requests_total{job="airlock"})'))[0]
       await until('the first scrape', async () =>
@@ -96,17 +102,7 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules",
   }, 90_000)
 
   it('records the login-success ratio SLO exactly for a known mix of logins, and scrapes the le="0.2" bucket of the p99 SLO', async () => {
-    const airlock = await listeningAirlock()
-    const prom = await startPrometheus(PROMETHEUS as string, {
-      job: 'airlock',
-      target: airlock.host,
-      ruleFiles: [
-        {
-          name: 'airlock.rules.yml',
-          text: readFileSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), 'utf8'),
-        },
-      ],
-    })
+    const { airlock, prom } = await airlockScrapedWithRules()
     try {
       // Both outcome series exist at 0 from start-up; once scraped, every login is an increase.
       await until('the first scrape', async () =>

@@ -159,40 +159,15 @@ describe('latency thresholds off the default buckets (ADR 0016)', () => {
             l.includes(`method="${method}",route="${route}",status="${status}"`),
         )
         .map((l) => /le="([^"]+)"/.exec(l)?.[1])
-    expect(les('/items/:id', 'GET', '200')).toEqual([
-      '0.005',
-      '0.01',
-      '0.025',
-      '0.05',
-      '0.1',
-      '0.2',
-      '0.25',
-      '0.3',
-      '0.5',
-      '1',
-      '2.5',
-      '5',
-      '10',
-      '+Inf',
-    ])
+    expect(les('/items/:id', 'GET', '200').join(' ')).toBe(
+      '0.005 0.01 0.025 0.05 0.1 0.2 0.25 0.3 0.5 1 2.5 5 10 +Inf',
+    )
     // 0.5 is a default boundary already: the POST route gets only the service-wide 0.3.
     expect(les('/items', 'POST', '200')).toContain('0.3')
     expect(les('/items', 'POST', '200')).not.toContain('0.2')
-    expect(les('/other', 'GET', '200')).toEqual([
-      '0.005',
-      '0.01',
-      '0.025',
-      '0.05',
-      '0.1',
-      '0.25',
-      '0.3',
-      '0.5',
-      '1',
-      '2.5',
-      '5',
-      '10',
-      '+Inf',
-    ])
+    expect(les('/other', 'GET', '200').join(' ')).toBe(
+      '0.005 0.01 0.025 0.05 0.1 0.25 0.3 0.5 1 2.5 5 10 +Inf',
+    )
   })
 
   it('count a request of exactly the threshold as within it, and one a tenth of a millisecond over as not', async () => {
