@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { multipartFile } from '../../../../examples/airlock/test/helpers.js'
 import { listeningAirlock } from '../support/airlock.js'
-import { startPrometheus, until } from '../support/prometheus.js'
+import { type RunningPrometheus, startPrometheus, until } from '../support/prometheus.js'
 import { service } from '../support/services.js'
 import { REPO_ROOT } from './support.js'
 
@@ -23,6 +23,18 @@ async function airlockScrapedWithRules() {
     ],
   })
   return { airlock, prom }
+}
+
+/** Waits until the SLO's 5m error ratio is `share` (to 1e-9), then checks the 1h one too. */
+async function expectErrorRatio(prom: RunningPrometheus, slo: string, share: number) {
+  const sel = `{rampart_service="airlock",rampart_slo="${slo}"}`
+  const ratio = await until('the recording rule', async () => {
+    const [v] = await prom.query(`slo:sli_error:ratio_rate5m${sel}`)
+    return v !== undefined && Math.abs(v - share) < 1e-9 ? v : undefined
+  })
+  expect(ratio).toBeCloseTo(share, 9)
+  const [hour] = await prom.query(`slo:sli_error:ratio_rate1h${sel}`)
+  expect(hour).toBeCloseTo(share, 9)
 }
 
 describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules", () => {
@@ -87,14 +99,7 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules",
       )
 
       const share = failed / (ok + failed)
-      const sel = '{rampart_service="airlock",rampart_slo="availability"}'
-      const ratio = await until('the recording rule', async () => {
-        const [v] = await prom.query(`slo:sli_error:ratio_rate5m${sel}`)
-        return v !== undefined && Math.abs(v - share) < 1e-9 ? v : undefined
-      })
-      expect(ratio).toBeCloseTo(share, 9)
-      const [hour] = await prom.query(`slo:sli_error:ratio_rate1h${sel}`)
-      expect(hour).toBeCloseTo(share, 9)
+      await expectErrorRatio(prom, 'availability', share)
     } finally {
       prom.stop()
       await airlock.close()
@@ -135,14 +140,7 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules",
           : undefined,
       )
       const share = 2 / 8
-      const sel = '{rampart_service="airlock",rampart_slo="login-success"}'
-      const ratio = await until('the recording rule', async () => {
-        const [v] = await prom.query(`slo:sli_error:ratio_rate5m${sel}`)
-        return v !== undefined && Math.abs(v - share) < 1e-9 ? v : undefined
-      })
-      expect(ratio).toBeCloseTo(share, 9)
-      const [hour] = await prom.query(`slo:sli_error:ratio_rate1h${sel}`)
-      expect(hour).toBeCloseTo(share, 9)
+      await expectErrorRatio(prom, 'login-success', share)
     } finally {
       prom.stop()
       await airlock.close()
