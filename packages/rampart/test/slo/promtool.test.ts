@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/slo/load-config.js'
 import { renderRuleTests } from '../../src/slo/rule-tests.js'
 import { renderRules } from '../../src/slo/rules.js'
 import { service } from '../support/services.js'
-import { AIRLOCK_CONFIG_FILE, REPO_ROOT, run, tempDir, VARIED } from './support.js'
+import { AIRLOCK_CONFIG_FILE, cli, REPO_ROOT, run, tempDir, VARIED } from './support.js'
 
 const PROMTOOL = service('PROMTOOL_BIN')
 const AMTOOL = service('AMTOOL_BIN')
@@ -39,6 +39,40 @@ describe.skipIf(!PROMTOOL)('generated rules under promtool', () => {
     }
   })
 
+  it('`rampart slo rules` on airlock’s config (p99 < 200 ms, a ratio SLO) writes the committed rules and tests, which promtool accepts', async () => {
+    const dir = tempDir()
+    const r = await cli(
+      [
+        'slo',
+        'rules',
+        '--config',
+        AIRLOCK_CONFIG_FILE,
+        '--out',
+        'airlock.rules.yml',
+        '--tests',
+        'airlock.rules.test.yml',
+      ],
+      dir,
+    )
+    expect(r.code).toBe(0)
+    // 90 % leaves 10 %: the 14.4x tier would need 144 % bad events, so it is left out, loudly.
+    expect(r.stderr).toContain(
+      'warning: SLO "login-success": the 14.4x page tier (1h/5m) is left out',
+    )
+    for (const f of ['airlock.rules.yml', 'airlock.rules.test.yml'])
+      expect(readFileSync(join(dir, f), 'utf8')).toBe(
+        readFileSync(join(REPO_ROOT, 'ops/rules', f), 'utf8'),
+      )
+    const check = await run(promtool, [
+      'check',
+      'rules',
+      '--lint-fatal',
+      join(dir, 'airlock.rules.yml'),
+    ])
+    expect(check.out).toMatch(/SUCCESS: \d+ rules found/)
+    expect(check.code).toBe(0)
+  })
+
   it("airlock's generated unit tests pass: 14.4x pages at the minute the 1h window fills, 1x never pages, le=0.5 is the bucket counted", async () => {
     const { config } = await loadConfig(REPO_ROOT, AIRLOCK_CONFIG_FILE)
     const doc = parse(renderRuleTests(config, 'airlock.rules.yml')) as TestFile
@@ -62,6 +96,22 @@ describe.skipIf(!PROMTOOL)('generated rules under promtool', () => {
     const dir = tempDir()
     cpSync(join(REPO_ROOT, 'ops/rules'), dir, { recursive: true })
     const r = await run(promtool, ['test', 'rules', 'airlock.rules.test.yml'], dir)
+    expect(r.out).toContain('SUCCESS')
+    expect(r.code).toBe(0)
+  }, 240_000)
+
+  it('a varied config’s generated unit tests pass (service-wide 0.3 s threshold, a ratio over two counters, 28d)', async () => {
+    const dir = tempDir()
+    writeFileSync(join(dir, 'varied.rules.yml'), renderRules(VARIED))
+    writeFileSync(join(dir, 'varied.rules.test.yml'), renderRuleTests(VARIED, 'varied.rules.yml'))
+    const doc = parse(readFileSync(join(dir, 'varied.rules.test.yml'), 'utf8')) as TestFile
+    expect(doc.tests.map((t) => t.name)).toEqual(
+      expect.arrayContaining([
+        'all-latency: the latency SLI counts the le="0.3" bucket (half the requests are slower)',
+        'payments: 45 good and 15 bad events a minute are an error ratio of 0.25',
+      ]),
+    )
+    const r = await run(promtool, ['test', 'rules', 'varied.rules.test.yml'], dir)
     expect(r.out).toContain('SUCCESS')
     expect(r.code).toBe(0)
   }, 240_000)
