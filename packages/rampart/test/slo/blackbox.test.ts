@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { generateOpsBundle } from '../../src/ops/bundle.js'
 import { loadConfig } from '../../src/slo/load-config.js'
+import { defineConfig } from '../../src/slo/options.js'
 import { listeningAirlock } from '../support/airlock.js'
 import { freePort } from '../support/free-port.js'
 import { startPrometheus, until } from '../support/prometheus.js'
@@ -20,6 +21,38 @@ interface ScrapeJob {
   static_configs: Array<{ targets: string[] }>
   relabel_configs: Array<{ target_label: string; replacement?: string }>
 }
+
+describe('the probe job', () => {
+  it('probes publicUrl over HTTPS with the certificate-checking module when given one', async () => {
+    const { config } = await loadConfig(REPO_ROOT, AIRLOCK_CONFIG_FILE)
+    const prom = parse(
+      generateOpsBundle({ ...config, publicUrl: 'https://airlock.example.org/' }).get(
+        'prometheus.yml',
+      ) as string,
+    ) as { scrape_configs: ScrapeJob[] }
+    const job = prom.scrape_configs.find((j) => j.job_name === 'airlock-probe')
+    expect(job?.params.module).toEqual(['https_2xx'])
+    expect(job?.static_configs[0]?.targets).toEqual([
+      'https://airlock.example.org/healthz',
+      'https://airlock.example.org/readyz',
+    ])
+    const blackbox = parse(generateOpsBundle(config).get('blackbox.yml') as string)
+    expect(blackbox.modules.https_2xx.http).toMatchObject({
+      fail_if_not_ssl: true,
+      tls_config: { insecure_skip_verify: false },
+    })
+  })
+
+  it('refuses a publicUrl that is not an http(s) URL', () => {
+    expect(() =>
+      defineConfig({
+        service: 'shop',
+        publicUrl: 'airlock.example.org',
+        slos: [{ name: 'a', kind: 'availability', objective: 99 }],
+      }),
+    ).toThrow('config: publicUrl: expected an http:// or https:// URL without a query')
+  })
+})
 
 describe.skipIf(!BLACKBOX)('the blackbox probe from outside', () => {
   const exporter = BLACKBOX as string
