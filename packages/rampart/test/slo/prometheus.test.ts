@@ -2,10 +2,12 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { multipartFile } from '../../../../examples/airlock/test/helpers.js'
+import { dashboardExpressions, generateDashboard } from '../../src/slo/dashboard.js'
+import { loadConfig } from '../../src/slo/load-config.js'
 import { listeningAirlock } from '../support/airlock.js'
 import { type RunningPrometheus, startPrometheus, until } from '../support/prometheus.js'
 import { service } from '../support/services.js'
-import { REPO_ROOT } from './support.js'
+import { AIRLOCK_CONFIG_FILE, REPO_ROOT } from './support.js'
 
 const PROMETHEUS = service('PROMETHEUS_BIN')
 
@@ -141,6 +143,24 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules",
       )
       const share = 2 / 8
       await expectErrorRatio(prom, 'login-success', share)
+
+      // Every dashboard query is one this Prometheus accepts (a rejected one throws in query());
+      // the login panels of the Auth health and Business rows show the logins just made.
+      const dashboard = generateDashboard((await loadConfig(REPO_ROOT, AIRLOCK_CONFIG_FILE)).config)
+      for (const expr of dashboardExpressions(dashboard)) await prom.query(expr)
+      const panel = (title: string) =>
+        dashboard.panels.flatMap((p) =>
+          p.title === title && 'targets' in p ? (p.targets ?? []).map((t) => t.expr) : [],
+        )
+      const [attempts] = panel('Login attempts per hour')
+      const byOutcome = await prom.query(attempts as string)
+      expect(byOutcome).toHaveLength(2)
+      for (const v of byOutcome) expect(v).toBeGreaterThan(0)
+      const [good, all] = panel('login-success: good and total events')
+      expect((await prom.query(good as string))[0]).toBeGreaterThan(0)
+      expect((await prom.query(all as string))[0]).toBeGreaterThan(
+        (await prom.query(good as string))[0] as number,
+      )
     } finally {
       prom.stop()
       await airlock.close()
