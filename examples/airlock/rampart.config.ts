@@ -33,6 +33,13 @@ export default defineConfig({
     'POST /api/v1/requests/:id/reject',
     'GET /static/airlock.css',
   ],
+  // airlock's own counters (src/support/business-metrics.ts), drawn on the dashboard.
+  businessMetrics: [
+    { name: 'airlock_requests_submitted_total', title: 'Requests submitted', by: ['direction'] },
+    { name: 'airlock_requests_approved_total', title: 'Requests approved', by: ['direction'] },
+    { name: 'airlock_requests_rejected_total', title: 'Requests rejected', by: ['direction'] },
+    { name: 'airlock_login_attempts_total', title: 'Login attempts', by: ['ok'], row: 'auth' },
+  ],
   slos: [
     {
       name: 'login-latency',
@@ -41,6 +48,24 @@ export default defineConfig({
       route: 'POST /login',
       thresholdSeconds: 0.5,
       objective: 95,
+      window: '30d',
+    },
+    {
+      name: 'request-list-latency',
+      description: 'The API lists requests fast: p99 of GET /api/v1/requests under 200 ms.',
+      kind: 'latency',
+      route: 'GET /api/v1/requests',
+      thresholdSeconds: 0.2,
+      objective: 99,
+      window: '30d',
+    },
+    {
+      name: 'login-success',
+      description: '90 % of password checks succeed; fewer means broken logins or an attack.',
+      kind: 'ratio',
+      good: 'airlock_login_attempts_total{ok="true"}',
+      total: 'airlock_login_attempts_total',
+      objective: 90,
       window: '30d',
     },
     {

@@ -130,39 +130,42 @@ export async function consoleSnapshot(
       .filter((s) => s.value > 0)
       .map((s) => ({ policy: s.labels.policy ?? '', scope: s.labels.scope ?? '', count: s.value }))
       .sort(byCount),
-    slos: (slo?.slos ?? []).map((s) => {
-      const match = s.route === undefined ? undefined : parseRoute(s.route)
-      const mine = (l: Labels) =>
-        match === undefined ||
-        (l.route === match.path && (match.method === undefined || l.method === match.method))
-      const total = requests.filter((x) => mine(x.labels)).reduce((n, x) => n + x.value, 0)
-      let bad = 0
-      if (s.kind === 'availability') {
-        bad = requests
-          .filter((x) => mine(x.labels) && Number(x.labels.status) >= 500)
-          .reduce((n, x) => n + x.value, 0)
-      } else {
-        const fast = durations
-          .filter(
-            (x) =>
-              mine(x.labels) &&
-              x.labels.__name__?.endsWith('_bucket') === true &&
-              Number(x.labels.le) === s.thresholdSeconds,
-          )
-          .reduce((n, x) => n + x.value, 0)
-        bad = total - fast
-      }
-      return {
-        name: s.name,
-        kind: s.kind,
-        objective_percent: s.objective,
-        route: s.route ?? null,
-        requests: total,
-        bad,
-        compliance_percent: total === 0 ? null : round2(((total - bad) / total) * 100),
-        meets_objective: total === 0 ? null : ((total - bad) / total) * 100 >= s.objective,
-      }
-    }),
+    // Request SLOs only: a ratio SLO counts its own counters, which this summary does not read.
+    slos: (slo?.slos ?? [])
+      .filter((s) => s.kind !== 'ratio')
+      .map((s) => {
+        const match = s.route === undefined ? undefined : parseRoute(s.route)
+        const mine = (l: Labels) =>
+          match === undefined ||
+          (l.route === match.path && (match.method === undefined || l.method === match.method))
+        const total = requests.filter((x) => mine(x.labels)).reduce((n, x) => n + x.value, 0)
+        let bad = 0
+        if (s.kind === 'availability') {
+          bad = requests
+            .filter((x) => mine(x.labels) && Number(x.labels.status) >= 500)
+            .reduce((n, x) => n + x.value, 0)
+        } else {
+          const fast = durations
+            .filter(
+              (x) =>
+                mine(x.labels) &&
+                x.labels.__name__?.endsWith('_bucket') === true &&
+                Number(x.labels.le) === s.thresholdSeconds,
+            )
+            .reduce((n, x) => n + x.value, 0)
+          bad = total - fast
+        }
+        return {
+          name: s.name,
+          kind: s.kind,
+          objective_percent: s.objective,
+          route: s.route ?? null,
+          requests: total,
+          bad,
+          compliance_percent: total === 0 ? null : round2(((total - bad) / total) * 100),
+          meets_objective: total === 0 ? null : ((total - bad) / total) * 100 >= s.objective,
+        }
+      }),
   }
 }
 

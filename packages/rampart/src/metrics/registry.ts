@@ -61,6 +61,22 @@ export interface CappedHistogram<L extends string = never> {
   zero(...args: WithLabels<L, []>): void
 }
 
+/** What `RampartMetrics.describe` tells of a registered metric. */
+export interface MetricDescription {
+  readonly type: 'counter' | 'gauge' | 'histogram' | 'summary'
+  readonly labelNames: readonly string[]
+}
+
+interface HistogramConfig<L extends string> extends MetricConfig<L> {
+  buckets?: readonly number[]
+  /**
+   * Extra bucket boundaries for the series of these labels, on top of `buckets` (or undefined
+   * for none): a latency SLO's threshold on one route becomes a boundary of that route's
+   * series only, so the other routes pay no extra series. Asked once, when a series is created.
+   */
+  bucketsFor?: (labels: Readonly<Record<NoInfer<L>, string>>) => readonly number[] | undefined
+}
+
 /**
  * One app's metrics: a private prom-client `Registry` (never the global one) and factories
  * for counters, gauges and histograms that share a series cap.
@@ -77,9 +93,12 @@ export interface RampartMetrics {
   gauge<L extends string = never>(
     config: MetricConfig<L> & { collect?: (this: client.Gauge<L>) => void | Promise<void> },
   ): CappedGauge<L>
-  histogram<L extends string = never>(
-    config: MetricConfig<L> & { buckets?: readonly number[] },
-  ): CappedHistogram<L>
+  histogram<L extends string = never>(config: HistogramConfig<L>): CappedHistogram<L>
+  /**
+   * The type and label names of a registered metric, or undefined when none has this name: what
+   * a config that names metrics (ratio SLOs, dashboard counters) is checked against at start-up.
+   */
+  describe(name: string): MetricDescription | undefined
   /** The text a scraper gets: Prometheus text 0.0.4, or OpenMetrics 1.0 (with exemplars) when asked. */
   render(openMetrics?: boolean): Promise<{ contentType: string; body: string }>
 }
@@ -216,7 +235,7 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
           },
         } as CappedCounter<L>
       }
-      const metric = new FastCounter(config.name, config.help)
+      const metric = new FastCounter(config.name, config.help, labelNames)
       registry.registerMetric(metric as unknown as client.Metric)
       const guard = new SeriesGuard(
         labelNames,
@@ -271,20 +290,27 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
       } as CappedGauge<L>
     },
 
-    histogram<L extends string = never>(
-      config: MetricConfig<L> & { buckets?: readonly number[] },
-    ): CappedHistogram<L> {
+    histogram<L extends string = never>(config: HistogramConfig<L>): CappedHistogram<L> {
       const labelNames = config.labelNames ?? []
       // prom-client's default buckets when none are given.
       const bounds = [
         ...(config.buckets ?? [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
       ].sort((a, b) => a - b)
-      const metric = new FastHistogram(config.name, config.help, bounds)
+      const metric = new FastHistogram(config.name, config.help, bounds, labelNames)
       registry.registerMetric(metric as unknown as client.Metric)
+      const { bucketsFor } = config
+      const seriesBounds = (labels: Record<string, string>) => {
+        const extra = bucketsFor?.(labels as Record<L, string>)
+        if (extra === undefined || extra.length === 0) return bounds
+        return [...new Set([...bounds, ...extra])].sort((a, b) => a - b)
+      }
       const guard = new SeriesGuard(
         labelNames,
         config.seriesCap ?? defaultCap,
-        (v) => metric.series(labelObject(labelNames, v)),
+        (v) => {
+          const labels = labelObject(labelNames, v)
+          return metric.series(labels, seriesBounds(labels))
+        },
         onDrop(config.name),
       )
       if (labelNames.length === 0) guard.child(undefined)
@@ -317,6 +343,17 @@ export function createMetrics(options: MetricsOptions = {}): RampartMetrics {
           guard.child(splitArgs(labelNames, args)[0])
         },
       } as CappedHistogram<L>
+    },
+
+    describe(name) {
+      const metric = registry.getSingleMetric(name) as
+        | (client.Metric & { type?: string; labelNames?: readonly string[] })
+        | undefined
+      if (metric === undefined) return undefined
+      return {
+        type: (metric.type ?? 'counter') as MetricDescription['type'],
+        labelNames: metric.labelNames ?? [],
+      }
     },
 
     async render(asOpenMetrics = false) {

@@ -53,6 +53,7 @@ export class FastCounter implements ScrapedMetric {
   constructor(
     public name: string,
     readonly help: string,
+    readonly labelNames: readonly string[] = [],
   ) {}
 
   series(labels: Labels): CounterSeries {
@@ -85,7 +86,7 @@ export class HistogramSeries {
   count = 0
   constructor(
     readonly labels: Labels,
-    private readonly bounds: readonly number[],
+    readonly bounds: readonly number[],
   ) {
     this.counts = new Array<number>(bounds.length + 1).fill(0)
     this.exemplars = new Array(bounds.length + 1)
@@ -112,10 +113,12 @@ export class FastHistogram implements ScrapedMetric {
     public name: string,
     readonly help: string,
     readonly bounds: readonly number[],
+    readonly labelNames: readonly string[] = [],
   ) {}
 
-  series(labels: Labels): HistogramSeries {
-    const s = new HistogramSeries(labels, this.bounds)
+  /** A new series; `bounds` (ascending) replaces the metric's own for this series only. */
+  series(labels: Labels, bounds: readonly number[] = this.bounds): HistogramSeries {
+    const s = new HistogramSeries(labels, bounds)
     this.#series.push(s)
     return s
   }
@@ -124,14 +127,13 @@ export class FastHistogram implements ScrapedMetric {
     const bucket = `${this.name}_bucket`
     const values: Sample[] = []
     for (const s of this.#series) {
+      const { bounds } = s
       let acc = 0
-      for (let i = 0; i < this.bounds.length; i++) {
+      for (let i = 0; i < bounds.length; i++) {
         acc += s.counts[i] as number
-        values.push(sample({ le: String(this.bounds[i]) }, acc, bucket, s.labels, s.exemplars[i]))
+        values.push(sample({ le: String(bounds[i]) }, acc, bucket, s.labels, s.exemplars[i]))
       }
-      values.push(
-        sample({ le: '+Inf' }, s.count, bucket, s.labels, s.exemplars[this.bounds.length]),
-      )
+      values.push(sample({ le: '+Inf' }, s.count, bucket, s.labels, s.exemplars[bounds.length]))
       values.push(sample({}, s.sum, `${this.name}_sum`, s.labels))
       values.push(sample({}, s.count, `${this.name}_count`, s.labels))
     }

@@ -5,11 +5,13 @@ import type { SloConfig } from '../slo/options.js'
 import { renderRuleTests } from '../slo/rule-tests.js'
 import { GENERATED_HEADER, renderRules } from '../slo/rules.js'
 import { renderRunbook } from '../slo/runbook.js'
+import { blackboxConfig, probeScrapeConfig } from './blackbox.js'
 
 /** Images the compose file runs; pinned so the bundle behaves the same everywhere. */
 export const IMAGES = {
   prometheus: 'prom/prometheus:v2.53.2',
   alertmanager: 'prom/alertmanager:v0.27.0',
+  blackbox: 'prom/blackbox-exporter:v0.25.0',
   grafana: 'grafana/grafana:11.2.0',
   tempo: 'grafana/tempo:2.6.0',
   collector: 'otel/opentelemetry-collector-contrib:0.109.0',
@@ -82,11 +84,13 @@ export function generateOpsBundle(config: SloConfig): Map<string, string> {
           authorization: { type: 'Bearer', credentials_file: 'secrets/metrics-token' },
           static_configs: [{ targets: [`${svc}:${config.port}`] }],
         },
+        probeScrapeConfig(config),
         { job_name: 'prometheus', static_configs: [{ targets: ['localhost:9090'] }] },
       ],
     }),
   )
   files.set(rulesFile, renderRules(config))
+  files.set('blackbox.yml', yaml(cmd, blackboxConfig()))
   files.set(`rules/${svc}.rules.test.yml`, renderRuleTests(config, `${svc}.rules.yml`))
   files.set(
     'alertmanager.yml',
@@ -149,6 +153,13 @@ export function generateOpsBundle(config: SloConfig): Map<string, string> {
           access: 'proxy',
           url: 'http://prometheus:9090',
           isDefault: true,
+          // An exemplar's trace_id (Rampart attaches one to each duration bucket) links to its
+          // trace in Tempo: a click on a slow point of a latency panel opens the request.
+          jsonData: {
+            exemplarTraceIdDestinations: [
+              { name: 'trace_id', datasourceUid: 'tempo', urlDisplayLabel: 'Open trace' },
+            ],
+          },
         },
         { name: 'Tempo', type: 'tempo', uid: 'tempo', access: 'proxy', url: 'http://tempo:3200' },
       ],
@@ -249,6 +260,8 @@ export function generateOpsBundle(config: SloConfig): Map<string, string> {
               '--config.file=/etc/prometheus/prometheus.yml',
               '--storage.tsdb.path=/prometheus',
               '--web.external-url=http://localhost:9090',
+              // Keeps the exemplars scraped from /metrics (OpenMetrics) for the dashboards.
+              '--enable-feature=exemplar-storage',
             ],
             ports: ['127.0.0.1:9090:9090'],
             volumes: [
@@ -256,6 +269,11 @@ export function generateOpsBundle(config: SloConfig): Map<string, string> {
               './rules:/etc/prometheus/rules:ro',
               './secrets:/etc/prometheus/secrets:ro',
             ],
+          },
+          blackbox: {
+            image: IMAGES.blackbox,
+            command: ['--config.file=/etc/blackbox/blackbox.yml'],
+            volumes: ['./blackbox.yml:/etc/blackbox/blackbox.yml:ro'],
           },
           alertmanager: {
             image: IMAGES.alertmanager,

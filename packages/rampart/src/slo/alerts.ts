@@ -29,7 +29,7 @@ export const ALERT_DOCS: readonly AlertDoc[] = [
       "The service serves the SLO's route, but the histogram has no bucket at the SLO's threshold, so the latency SLI is empty and its burn alerts can never fire.",
     actions: [
       'Compare the threshold in rampart.config.ts with the `le` values `/metrics` exposes for http_request_duration_seconds_bucket.',
-      'Thresholds must be one of the buckets Rampart instruments (DURATION_BUCKETS_SECONDS); regenerate the rules after changing it.',
+      'The service adds each latency threshold of the rampart.config.ts it was started with as a bucket: a missing bucket means the running service read an older or different config (or was not given `slo` at all). Redeploy it with the same config the rules were generated from.',
     ],
   },
   {
@@ -40,6 +40,26 @@ export const ALERT_DOCS: readonly AlertDoc[] = [
     actions: [
       'Check the instance: is it running, is `/healthz` answering, did it restart (look for the last `service.started` and crash logs)?',
       "If the service is up, check the scrape: `up` and `scrape_samples_scraped` on Prometheus' Targets page; a 401 means METRICS_TOKEN differs between the service and prometheus.yml.",
+    ],
+  },
+  {
+    name: 'ServiceProbeFailed',
+    severity: 'page',
+    meaning:
+      "The blackbox exporter's probe from outside the process has not had a 200 from `/healthz` or `/readyz` for 2 minutes (the `instance` label is the URL). Either users cannot reach the service (DNS, load balancer, TLS, network) or it answers but is not ready (a dependency check fails, or it is draining).",
+    actions: [
+      "Open the URL in the alert's `instance` label yourself; `probe_http_status_code`, `probe_failed_due_to_regex` and the exporter's `/probe?target=<url>&module=<module>&debug=true` page say which step failed (DNS, connect, TLS, status).",
+      'If `/healthz` fails too, the process is down or unreachable: check ServiceTargetDown and the load balancer. If only `/readyz` fails, its body names the failing check (database, Redis).',
+    ],
+  },
+  {
+    name: 'ServiceCertificateExpiringSoon',
+    severity: 'ticket',
+    meaning:
+      'The certificate the service presents over HTTPS (probed through `publicUrl`) expires in less than 14 days. After it expires every client refuses the connection. Only HTTPS targets report an expiry, so this alert never fires for plain HTTP.',
+    actions: [
+      'Check the renewal job (ACME client, cert-manager) and its logs; renew by hand if it is stuck.',
+      'After renewing, confirm `probe_ssl_earliest_cert_expiry` moved forward: a proxy may still serve the old certificate until reloaded.',
     ],
   },
   {

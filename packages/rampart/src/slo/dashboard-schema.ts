@@ -44,6 +44,7 @@ const panel = z.object({
         expr: z.string().min(1),
         legendFormat: z.string().optional(),
         instant: z.boolean().optional(),
+        exemplar: z.boolean().optional(),
         datasource: datasourceRef,
       }),
     )

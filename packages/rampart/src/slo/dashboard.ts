@@ -1,5 +1,7 @@
+import { routeOnlyBuckets } from './buckets.js'
+import { authRow, burnRow, businessRow } from './dashboard-rows.js'
 import { errorBudget, type Slo, type SloConfig } from './options.js'
-import { METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
+import { leNotIn, METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
 import { sloTiers, sloTitle } from './rules.js'
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, not a JS template
@@ -9,12 +11,15 @@ interface Target {
   expr: string
   legend: string
   instant?: boolean
+  /** Ask Prometheus for exemplars too: a click on one opens its trace (Tempo). */
+  exemplar?: boolean
 }
 
-interface PanelSpec {
+/** A panel to lay out; `row` starts a new (expanded) row titled `title`. */
+export interface PanelSpec {
   title: string
   description: string
-  type: 'timeseries' | 'stat'
+  type: 'timeseries' | 'stat' | 'bargauge' | 'row'
   w: number
   h?: number
   unit: string
@@ -24,7 +29,21 @@ interface PanelSpec {
   baseColor?: string
 }
 
+/** A row header: panels after it, up to the next row, belong to it. */
+export function row(title: string): PanelSpec {
+  return { title, description: '', type: 'row', w: 24, h: 1, unit: '', targets: [] }
+}
+
 function panel(spec: PanelSpec, id: number, x: number, y: number) {
+  if (spec.type === 'row')
+    return {
+      id,
+      type: spec.type,
+      title: spec.title,
+      gridPos: { x: 0, y, w: 24, h: 1 },
+      collapsed: false,
+      panels: [] as unknown[],
+    }
   const steps = [
     { color: spec.baseColor ?? 'green', value: null },
     ...(spec.steps ?? []).map((s) => ({ color: s.color, value: s.value })),
@@ -41,6 +60,7 @@ function panel(spec: PanelSpec, id: number, x: number, y: number) {
       expr: t.expr,
       legendFormat: t.legend,
       ...(t.instant ? { instant: true } : {}),
+      ...(t.exemplar ? { exemplar: true } : {}),
       datasource: DS,
     })),
     fieldConfig: {
@@ -54,15 +74,21 @@ function panel(spec: PanelSpec, id: number, x: number, y: number) {
       overrides: [],
     },
     options:
-      spec.type === 'stat'
+      spec.type === 'bargauge'
         ? {
             reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
-            colorMode: 'background',
+            orientation: 'horizontal',
+            displayMode: 'basic',
           }
-        : {
-            legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] },
-            tooltip: { mode: 'multi', sort: 'desc' },
-          },
+        : spec.type === 'stat'
+          ? {
+              reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
+              colorMode: 'background',
+            }
+          : {
+              legend: { displayMode: 'table', placement: 'bottom', calcs: ['lastNotNull', 'max'] },
+              tooltip: { mode: 'multi', sort: 'desc' },
+            },
   }
 }
 
@@ -122,7 +148,9 @@ function sloPanels(config: SloConfig, slo: Slo): PanelSpec[] {
     },
   ]
   if (slo.kind === 'latency') {
-    const sel = selector(sloLabels(config, slo))
+    // Over several routes, leave out the boundaries only some routes have (see buckets.ts).
+    const only = slo.route === undefined ? routeOnlyBuckets(config) : []
+    const sel = selector(sloLabels(config, slo), leNotIn(only))
     const q = slo.objective / 100
     panels.push({
       title: `${slo.name}: p${slo.objective} latency of ${slo.route ?? 'all requests'}`,
@@ -134,6 +162,7 @@ function sloPanels(config: SloConfig, slo: Slo): PanelSpec[] {
         {
           expr: `histogram_quantile(${q}, sum by (le) (rate(${METRICS.duration}_bucket${sel}[5m])))`,
           legend: `p${slo.objective}`,
+          exemplar: true,
         },
       ],
       steps: [{ value: slo.thresholdSeconds, color: 'red' }],
@@ -159,6 +188,8 @@ function servicePanels(config: SloConfig): PanelSpec[] {
       targets: [0.5, 0.95, 0.99].map((q) => ({
         expr: `histogram_quantile(${q}, sum by (le, route) (rate(${METRICS.duration}_bucket${sel}[5m])))`,
         legend: `p${q * 100} {{route}}`,
+        // Exemplars once: three queries would draw each slow request's point three times.
+        ...(q === 0.99 ? { exemplar: true } : {}),
       })),
       steps: thresholds.map((t) => ({ value: t, color: 'red' })),
     },
@@ -183,29 +214,6 @@ function servicePanels(config: SloConfig): PanelSpec[] {
           expr: `sum by (route) (rate(${METRICS.requests}${bad}[5m])) / sum by (route) (rate(${METRICS.requests}${sel}[5m]))`,
           legend: '{{route}}',
         },
-      ],
-    },
-    {
-      title: 'Rate-limit blocks',
-      description: 'Requests refused with 429, by policy and key scope.',
-      type: 'timeseries',
-      w: 12,
-      unit: 'reqps',
-      targets: [
-        {
-          expr: `sum by (policy, scope) (rate(${METRICS.rateLimitBlocks}${sel}[5m]))`,
-          legend: '{{policy}} ({{scope}})',
-        },
-      ],
-    },
-    {
-      title: 'CSRF blocks',
-      description: 'State-changing requests refused by the CSRF checks, by reason.',
-      type: 'timeseries',
-      w: 12,
-      unit: 'reqps',
-      targets: [
-        { expr: `sum by (reason) (rate(${METRICS.csrfBlocks}${sel}[5m]))`, legend: '{{reason}}' },
       ],
     },
     {
@@ -256,7 +264,18 @@ function layout(specs: PanelSpec[]) {
  * the Prometheus datasource as a variable so the same file imports into any Grafana.
  */
 export function generateDashboard(config: SloConfig) {
-  const specs = [...config.slos.flatMap((s) => sloPanels(config, s)), ...servicePanels(config)]
+  const business = businessRow(config)
+  const specs = [
+    row('SLO burn'),
+    ...burnRow(config),
+    row('SLOs'),
+    ...config.slos.flatMap((s) => sloPanels(config, s)),
+    row('Traffic, latency and saturation'),
+    ...servicePanels(config),
+    row('Auth health'),
+    ...authRow(config),
+    ...(business.length ? [row('Business'), ...business] : []),
+  ]
   return {
     uid: `rampart-${config.service}`.slice(0, 40),
     title: `${config.service} (Rampart)`,
@@ -285,5 +304,7 @@ export function generateDashboard(config: SloConfig) {
 
 /** Every PromQL expression on the dashboard (for checks). */
 export function dashboardExpressions(dashboard: ReturnType<typeof generateDashboard>): string[] {
-  return dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr))
+  return dashboard.panels.flatMap((p) =>
+    ('targets' in p ? (p.targets ?? []) : []).map((t) => t.expr),
+  )
 }

@@ -1,5 +1,5 @@
-import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
 import { type LatencySlo, parseRoute, type Slo, type SloConfig } from './options.js'
+import { ratioBadRate, ratioTotalRate } from './ratio.js'
 
 /** Metric names of DESIGN §5 the SLIs read. */
 export const METRICS = {
@@ -9,9 +9,11 @@ export const METRICS = {
   eventLoopLag: 'nodejs_eventloop_lag_seconds',
   rateLimitBlocks: 'rampart_ratelimit_blocks_total',
   csrfBlocks: 'rampart_csrf_blocks_total',
+  securityEvents: 'rampart_security_events_total',
 } as const
 
-function quote(v: string): string {
+/** A PromQL string literal. */
+export function quote(v: string): string {
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`
 }
 
@@ -42,8 +44,20 @@ export function sloLabels(config: SloConfig, slo: Slo): Record<string, string> {
  * thresholds also match Prometheus 3's normalised float spelling (`1.0`).
  */
 export function leMatcher(thresholdSeconds: number): string {
-  const s = String(thresholdSeconds)
-  return Number.isInteger(thresholdSeconds) ? `le=~"${s}|${s}\\\\.0"` : `le="${s}"`
+  return Number.isInteger(thresholdSeconds)
+    ? `le=~"${leRegex(thresholdSeconds)}"`
+    : `le="${thresholdSeconds}"`
+}
+
+/** A regex (inside a PromQL string) matching the spellings of one `le` value. */
+function leRegex(seconds: number): string {
+  const s = String(seconds).replace('.', '\\\\.')
+  return Number.isInteger(seconds) ? `${s}|${s}\\\\.0` : s
+}
+
+/** A matcher leaving out the buckets at these boundaries (none: no matcher). */
+export function leNotIn(seconds: readonly number[]): string[] {
+  return seconds.length === 0 ? [] : [`le!~"${seconds.map(leRegex).join('|')}"`]
 }
 
 /** Identity labels of an SLO's recorded series. */
@@ -53,6 +67,7 @@ export function sloIdentity(config: SloConfig, slo: Slo): Record<string, string>
 
 /** Rate of all requests the SLO counts over `window`. */
 export function totalRate(config: SloConfig, slo: Slo, window: string): string {
+  if (slo.kind === 'ratio') return ratioTotalRate(config, slo, window)
   const sel = selector(sloLabels(config, slo))
   return slo.kind === 'availability'
     ? `sum(rate(${METRICS.requests}${sel}[${window}]))`
@@ -64,6 +79,7 @@ export function totalRate(config: SloConfig, slo: Slo, window: string): string {
  * never answered a 5xx has no 5xx series, so `or 0 * total` turns "no data" into 0.
  */
 export function badRate(config: SloConfig, slo: Slo, window: string): string {
+  if (slo.kind === 'ratio') return ratioBadRate(config, slo, window)
   const labels = sloLabels(config, slo)
   if (slo.kind === 'availability') {
     const bad = `sum(rate(${METRICS.requests}${selector(labels, ['status=~"5.."'])}[${window}]))`
@@ -77,5 +93,3 @@ export function badRate(config: SloConfig, slo: Slo, window: string): string {
 export function thresholdBucket(config: SloConfig, slo: LatencySlo): string {
   return `${METRICS.duration}_bucket${selector(sloLabels(config, slo), [leMatcher(slo.thresholdSeconds)])}`
 }
-
-export const KNOWN_BUCKETS: readonly number[] = DURATION_BUCKETS_SECONDS

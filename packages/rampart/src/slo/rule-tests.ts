@@ -1,7 +1,9 @@
 import { stringify } from 'yaml'
-import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
+import { routeBuckets } from './buckets.js'
 import { errorBudget, type LatencySlo, type Slo, type SloConfig } from './options.js'
+import { probeScenarios } from './probe.js'
 import { METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
+import { type RatioSlo, ratioInputSeries, ratioScenario } from './ratio.js'
 import {
   GENERATED_HEADER,
   generateRules,
@@ -106,6 +108,7 @@ function sampleLabels(config: SloConfig, slo: Slo): Record<string, string> {
 function trafficSeries(config: SloConfig, slo: Slo, total: number[], bad: number[]) {
   const labels = sampleLabels(config, slo)
   const good = total.map((t, i) => t - (bad[i] ?? 0))
+  if (slo.kind === 'ratio') return ratioInputSeries(config, slo, good, bad, seriesValues)
   if (slo.kind === 'availability') {
     return [
       {
@@ -137,7 +140,12 @@ function overlapping(config: SloConfig, slo: Slo, labels: Record<string, string>
   return config.slos.filter(
     (o) =>
       o.kind === slo.kind &&
-      (o.kind === 'availability' || o.thresholdSeconds === (slo as LatencySlo).thresholdSeconds) &&
+      (o.kind === 'availability' ||
+        (o.kind === 'latency' && o.thresholdSeconds === (slo as LatencySlo).thresholdSeconds) ||
+        // Ratio SLOs see the traffic of the same counters only.
+        (o.kind === 'ratio' &&
+          o.good === (slo as RatioSlo).good &&
+          o.total === (slo as RatioSlo).total)) &&
       Object.entries(sloLabels(config, o)).every(([k, v]) => labels[k] === v),
   )
 }
@@ -190,9 +198,11 @@ function burnScenario(
 /** The latency SLI reads exactly the threshold's bucket: the buckets around it give other ratios. */
 function bucketScenario(config: SloConfig, slo: LatencySlo): PromtoolTest {
   const labels = { ...sampleLabels(config, slo), status: '200' }
-  const i = (DURATION_BUCKETS_SECONDS as readonly number[]).indexOf(slo.thresholdSeconds)
-  const below = DURATION_BUCKETS_SECONDS[i - 1]
-  const above = DURATION_BUCKETS_SECONDS[i + 1]
+  // The boundaries the service gives this route (its defaults plus every SLO threshold on it).
+  const bounds = routeBuckets(config, slo.route)
+  const i = bounds.indexOf(slo.thresholdSeconds)
+  const below = bounds[i - 1]
+  const above = bounds[i + 1]
   const perMinute = (n: number) => seriesValues(Array.from({ length: 20 }, () => n))
   const bucket = (le: string, n: number) => ({
     series: `${METRICS.duration}_bucket${selector({ ...labels, le })}`,
@@ -344,11 +354,13 @@ export function generateRuleTests(config: SloConfig, rulesFile: string): { tests
     )
     if (slo.kind === 'latency') {
       tests.push(bucketScenario(config, slo), missingBucketScenario(config, slo, rules))
+    } else if (slo.kind === 'ratio') {
+      tests.push(ratioScenario(config, slo, sloIdentity(config, slo), seriesValues))
     } else {
       tests.push(noErrorsScenario(config, slo))
     }
   }
-  tests.push(targetDownScenario(config, rules))
+  tests.push(targetDownScenario(config, rules), ...probeScenarios(config, rules))
   void rulesFile
   return { tests }
 }

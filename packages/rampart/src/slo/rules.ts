@@ -1,6 +1,7 @@
 import { stringify } from 'yaml'
 import { runbookAnchor } from './alerts.js'
 import { errorBudget, type Slo, type SloConfig } from './options.js'
+import { probeRules } from './probe.js'
 import {
   badRate,
   METRICS,
@@ -71,8 +72,15 @@ function humanHours(hours: number): string {
 }
 
 export function sloTitle(slo: Slo): string {
+  if (slo.kind === 'ratio')
+    return `${slo.objective} % of ${slo.total} events are ${slo.good} over ${slo.window}`
   const what = slo.kind === 'availability' ? 'non-5xx' : `within ${slo.thresholdSeconds * 1000} ms`
   return `${slo.objective} % of ${slo.route ?? 'all'} requests ${what} over ${slo.window}`
+}
+
+/** What an SLO counts, for alert texts: `POST /login requests`, `x_total events`. */
+export function sloEvents(slo: Slo): string {
+  return slo.kind === 'ratio' ? `${slo.total} events` : `${slo.route ?? 'all'} requests`
 }
 
 /** Group names, in the order promtool must evaluate them (`group_eval_order`). */
@@ -84,6 +92,7 @@ export function groupNames(config: SloConfig): string[] {
       `rampart-slo-alerts-${config.service}-${s.name}`,
     ]),
     `rampart-service-${config.service}`,
+    `rampart-probe-${config.service}`,
   ]
 }
 
@@ -150,6 +159,7 @@ function sloGroups(config: SloConfig, slo: Slo, warnings: string[]): RuleGroup[]
           ...id,
           rampart_kind: slo.kind,
           rampart_route: slo.route ?? 'all',
+          ...(slo.kind === 'ratio' ? { rampart_good: slo.good, rampart_total: slo.total } : {}),
           rampart_objective: String(slo.objective),
           rampart_window: period,
           ...(slo.kind === 'latency'
@@ -183,7 +193,7 @@ function sloGroups(config: SloConfig, slo: Slo, warnings: string[]): RuleGroup[]
       // tests must match annotations exactly, so every number is written in here.
       annotations: {
         summary: `${config.service}: SLO "${slo.name}" is burning its error budget ${t.factor}x too fast (${t.severity})`,
-        description: `More than ${pct(t.threshold)} of ${slo.route ?? 'all'} requests were bad over both the last ${t.long} and ${t.short} (SLO: ${sloTitle(slo)}). At this rate the whole ${period} error budget is gone in ${humanHours(periodHours / t.factor)}.`,
+        description: `More than ${pct(t.threshold)} of ${sloEvents(slo)} were bad over both the last ${t.long} and ${t.short} (SLO: ${sloTitle(slo)}). At this rate the whole ${period} error budget is gone in ${humanHours(periodHours / t.factor)}.`,
         runbook_url: `${config.runbookUrl}#${runbookAnchor('SLOErrorBudgetBurn')}`,
       },
     })),
@@ -211,7 +221,7 @@ function serviceGroup(config: SloConfig): RuleGroup {
   const link = (a: string) => `${config.runbookUrl}#${runbookAnchor(a)}`
   const { inFlight, eventLoopLagSeconds } = config.saturation
   return {
-    name: groupNames(config).at(-1) as string,
+    name: groupNames(config).at(-2) as string,
     rules: [
       {
         alert: 'ServiceTargetDown',
@@ -256,6 +266,7 @@ export function generateRules(config: SloConfig): GeneratedRules {
   const groups = [
     ...config.slos.flatMap((s) => sloGroups(config, s, warnings)),
     serviceGroup(config),
+    { name: groupNames(config).at(-1) as string, rules: probeRules(config) },
   ]
   return { groups, warnings }
 }

@@ -1,5 +1,6 @@
 import { ALERT_DOCS } from './alerts.js'
 import type { SloConfig } from './options.js'
+import { probeModule, probeTargets } from './probe.js'
 import { sloTiers, sloTitle } from './rules.js'
 
 /**
@@ -40,6 +41,8 @@ export function renderRunbook(config: SloConfig): string {
         `Latency SLOs: ${latencySlos.map((s) => `${s.name} (${s.kind === 'latency' ? s.thresholdSeconds : ''} s)`).join(', ')}.`,
         '',
       )
+    if (doc.name === 'ServiceProbeFailed')
+      out.push(`Probed: ${probeTargets(config).join(', ')} (module ${probeModule(config)}).`, '')
     if (doc.name === 'ServiceInFlightRequestsHigh')
       out.push(`Threshold: ${config.saturation.inFlight} requests in flight on one instance.`, '')
     if (doc.name === 'ServiceEventLoopLagHigh')

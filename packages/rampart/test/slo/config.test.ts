@@ -11,15 +11,20 @@ describe('SLO config validation (one clear line, exit != 0)', () => {
   const dir = tempDir()
   const cases: Array<[string, string, RegExp]> = [
     [
-      'a latency threshold that is not a bucket boundary',
+      'a latency threshold finer than a millisecond',
       base({
         name: 'lat',
         kind: 'latency',
         route: 'POST /login',
-        thresholdSeconds: 0.3,
+        thresholdSeconds: 0.2005,
         objective: 95,
       }),
-      /slos\[0\]\.thresholdSeconds \(lat\): 0\.3 s is not a bucket boundary of http_request_duration_seconds; use one of 0\.005, .*0\.5, 1, /,
+      /slos\[0\]\.thresholdSeconds \(lat\): must be a whole number of milliseconds \(0\.2, not 0\.2005\)/,
+    ],
+    [
+      'a latency threshold of 0 s',
+      base({ name: 'lat', kind: 'latency', thresholdSeconds: 0, objective: 95 }),
+      /slos\[0\]\.thresholdSeconds \(lat\): must be above 0 s/,
     ],
     [
       'an objective of 100 %',

@@ -94,7 +94,7 @@ describe('Grafana dashboard', () => {
       d.panels
         .find((p) => p.title === title)
         ?.fieldConfig.defaults.thresholds.steps.map((s) => s.value)
-    expect(drawn('Latency p50 / p95 / p99 by route')).toEqual([null, 0.5])
+    expect(drawn('Latency p50 / p95 / p99 by route')).toEqual([null, 0.2, 0.5])
     expect(drawn('login-latency: p95 latency of POST /login')).toEqual([null, 0.5])
     expect(d.templating.list[0]).toMatchObject({
       name: 'datasource',
@@ -102,6 +102,67 @@ describe('Grafana dashboard', () => {
       query: 'prometheus',
     })
     expect(JSON.stringify(d.panels)).not.toMatch(/"uid":"(?!\$\{datasource\})/)
+  })
+
+  it('has rows for SLO burn, auth health and business counters, latency exemplars, and links exemplars to Tempo', async () => {
+    const { config } = await loadConfig(REPO_ROOT, AIRLOCK_CONFIG_FILE)
+    const d = generateDashboard(config)
+    const rows = d.panels.filter((p) => p.type === 'row')
+    expect(rows.map((r) => r.title)).toEqual([
+      'SLO burn',
+      'SLOs',
+      'Traffic, latency and saturation',
+      'Auth health',
+      'Business',
+    ])
+    // Which row a panel sits in: the last row above it.
+    const rowOf = (title: string) => {
+      const p = d.panels.find((x) => x.title === title)
+      expect(p, title).toBeDefined()
+      return rows.filter((r) => r.gridPos.y < (p?.gridPos.y ?? 0)).at(-1)?.title
+    }
+    expect(rowOf('SLO burn rate (5m) of every SLO')).toBe('SLO burn')
+    expect(rowOf('Burn alerts firing')).toBe('SLO burn')
+    for (const t of [
+      'Login attempts per hour',
+      'Security events by kind',
+      '401 / 403 / 429 by route',
+      'CSRF blocks',
+      'Rate-limit blocks',
+    ])
+      expect(rowOf(t), t).toBe('Auth health')
+    for (const t of [
+      'Requests submitted per hour',
+      'Requests approved per hour',
+      'Requests rejected per hour',
+      'login-success: good and total events',
+    ])
+      expect(rowOf(t), t).toBe('Business')
+    const exprOf = (title: string) =>
+      d.panels.flatMap((p) => (p.title === title && 'targets' in p ? (p.targets ?? []) : []))
+    expect(exprOf('Requests submitted per hour')[0]?.expr).toBe(
+      'sum by (direction) (increase(airlock_requests_submitted_total{job="airlock"}[1h]))',
+    )
+    // Exemplars on the latency panels (once per panel), nowhere else.
+    const withExemplars = d.panels.filter(
+      (p) => 'targets' in p && (p.targets ?? []).some((t) => 'exemplar' in t && t.exemplar),
+    )
+    expect(withExemplars.map((p) => p.title).sort()).toEqual([
+      'Latency p50 / p95 / p99 by route',
+      'login-latency: p95 latency of POST /login',
+      'request-list-latency: p99 latency of GET /api/v1/requests',
+    ])
+    // The provisioned Prometheus datasource turns an exemplar's trace_id into a Tempo link.
+    const ds = parse(
+      generateOpsBundle(config).get('grafana/provisioning/datasources/datasources.yml') as string,
+    ) as { datasources: Array<{ type: string; uid: string; jsonData?: Record<string, unknown> }> }
+    const tempo = ds.datasources.find((x) => x.type === 'tempo')
+    const prometheus = ds.datasources.find((x) => x.type === 'prometheus')
+    expect(prometheus?.jsonData?.exemplarTraceIdDestinations).toEqual([
+      { name: 'trace_id', datasourceUid: tempo?.uid, urlDisplayLabel: 'Open trace' },
+    ])
+    const compose = parse(generateOpsBundle(config).get('compose.yml') as string)
+    expect(compose.services.prometheus.command).toContain('--enable-feature=exemplar-storage')
   })
 
   it('the schema rejects what Grafana would (overlapping ids, off-grid panels, a missing datasource variable)', async () => {
@@ -153,7 +214,7 @@ describe("airlock's ops bundle (ops/ at the repository root)", () => {
         parsed++
       }
     }
-    expect(parsed).toBe(11)
+    expect(parsed).toBe(12)
     const values = parse(readFileSync(join(ops, 'helm/values.yaml'), 'utf8'))
     const covered = [...Object.keys(values.env), ...values.secretEnv.keys]
     expect(covered.sort()).toEqual(Object.keys(envSchema.shape).sort())
@@ -165,6 +226,7 @@ describe("airlock's ops bundle (ops/ at the repository root)", () => {
     expect(Object.keys(compose.services).sort()).toEqual([
       'airlock',
       'alertmanager',
+      'blackbox',
       'grafana',
       'otel-collector',
       'prometheus',

@@ -2,26 +2,46 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { multipartFile } from '../../../../examples/airlock/test/helpers.js'
+import { dashboardExpressions, generateDashboard } from '../../src/slo/dashboard.js'
+import { loadConfig } from '../../src/slo/load-config.js'
 import { listeningAirlock } from '../support/airlock.js'
-import { startPrometheus, until } from '../support/prometheus.js'
+import { type RunningPrometheus, startPrometheus, until } from '../support/prometheus.js'
 import { service } from '../support/services.js'
-import { REPO_ROOT } from './support.js'
+import { AIRLOCK_CONFIG_FILE, REPO_ROOT } from './support.js'
 
 const PROMETHEUS = service('PROMETHEUS_BIN')
 
+/** airlock listening, and a Prometheus scraping it every second with airlock's generated rules. */
+async function airlockScrapedWithRules() {
+  const airlock = await listeningAirlock()
+  const prom = await startPrometheus(PROMETHEUS as string, {
+    job: 'airlock',
+    target: airlock.host,
+    ruleFiles: [
+      {
+        name: 'airlock.rules.yml',
+        text: readFileSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), 'utf8'),
+      },
+    ],
+  })
+  return { airlock, prom }
+}
+
+/** Waits until the SLO's 5m error ratio is `share` (to 1e-9), then checks the 1h one too. */
+async function expectErrorRatio(prom: RunningPrometheus, slo: string, share: number) {
+  const sel = `{rampart_service="airlock",rampart_slo="${slo}"}`
+  const ratio = await until('the recording rule', async () => {
+    const [v] = await prom.query(`slo:sli_error:ratio_rate5m${sel}`)
+    return v !== undefined && Math.abs(v - share) < 1e-9 ? v : undefined
+  })
+  expect(ratio).toBeCloseTo(share, 9)
+  const [hour] = await prom.query(`slo:sli_error:ratio_rate1h${sel}`)
+  expect(hour).toBeCloseTo(share, 9)
+}
+
 describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules", () => {
   it('records an error ratio equal to the share of 5xx the test sent to airlock', async () => {
-    const airlock = await listeningAirlock()
-    const prom = await startPrometheus(PROMETHEUS as string, {
-      job: 'airlock',
-      target: airlock.host,
-      ruleFiles: [
-        {
-          name: 'airlock.rules.yml',
-          text: readFileSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), 'utf8'),
-        },
-      ],
-    })
+    const { airlock, prom } = await airlockScrapedWithRules()
     try {
       const total = async () => (await prom.query('sum(http_requests_total{job="airlock"})'))[0]
       await until('the first scrape', async () =>
@@ -81,14 +101,66 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules",
       )
 
       const share = failed / (ok + failed)
-      const sel = '{rampart_service="airlock",rampart_slo="availability"}'
-      const ratio = await until('the recording rule', async () => {
-        const [v] = await prom.query(`slo:sli_error:ratio_rate5m${sel}`)
-        return v !== undefined && Math.abs(v - share) < 1e-9 ? v : undefined
-      })
-      expect(ratio).toBeCloseTo(share, 9)
-      const [hour] = await prom.query(`slo:sli_error:ratio_rate1h${sel}`)
-      expect(hour).toBeCloseTo(share, 9)
+      await expectErrorRatio(prom, 'availability', share)
+    } finally {
+      prom.stop()
+      await airlock.close()
+    }
+  }, 90_000)
+
+  it('records the login-success ratio SLO exactly for a known mix of logins, and scrapes the le="0.2" bucket of the p99 SLO', async () => {
+    const { airlock, prom } = await airlockScrapedWithRules()
+    try {
+      // Both outcome series exist at 0 from start-up; once scraped, every login is an increase.
+      await until('the first scrape', async () =>
+        (await prom.query('up{job="airlock"}'))[0] === 1 ? true : undefined,
+      )
+      // The p99 < 200 ms SLO's threshold is a bucket of its route, as airlock exposes it.
+      const [bucket] = await prom.query(
+        'http_request_duration_seconds_bucket{job="airlock",method="GET",route="/api/v1/requests",status="200",le="0.2"}',
+      )
+      expect(bucket).toBe(0)
+
+      // 6 good and 2 bad password checks (under the auth policy's 10 a minute).
+      const login = async (password: string) => {
+        const res = await fetch(`${airlock.url}/api/v1/tokens`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username: 'researcher', password }),
+        })
+        await res.arrayBuffer()
+        return res.status
+      }
+      const mix = ['ok', 'ok', 'bad', 'ok', 'ok', 'bad', 'ok', 'ok']
+      for (const m of mix)
+        expect(await login(m === 'ok' ? 'airlock-demo' : 'wrong-password')).toBe(
+          m === 'ok' ? 201 : 401,
+        )
+      await until('the logins', async () =>
+        (await prom.query('sum(airlock_login_attempts_total{job="airlock"})'))[0] === mix.length
+          ? true
+          : undefined,
+      )
+      const share = 2 / 8
+      await expectErrorRatio(prom, 'login-success', share)
+
+      // Every dashboard query is one this Prometheus accepts (a rejected one throws in query());
+      // the login panels of the Auth health and Business rows show the logins just made.
+      const dashboard = generateDashboard((await loadConfig(REPO_ROOT, AIRLOCK_CONFIG_FILE)).config)
+      for (const expr of dashboardExpressions(dashboard)) await prom.query(expr)
+      const panel = (title: string) =>
+        dashboard.panels.flatMap((p) =>
+          p.title === title && 'targets' in p ? (p.targets ?? []).map((t) => t.expr) : [],
+        )
+      const [attempts] = panel('Login attempts per hour')
+      const byOutcome = await prom.query(attempts as string)
+      expect(byOutcome).toHaveLength(2)
+      for (const v of byOutcome) expect(v).toBeGreaterThan(0)
+      const [good, all] = panel('login-success: good and total events')
+      expect((await prom.query(good as string))[0]).toBeGreaterThan(0)
+      expect((await prom.query(all as string))[0]).toBeGreaterThan(
+        (await prom.query(good as string))[0] as number,
+      )
     } finally {
       prom.stop()
       await airlock.close()

@@ -2,6 +2,8 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { defineConfig } from 'rampart'
 import rampart from 'rampart/fastify'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createRedMetrics, recordRequest } from '../../src/adapters/fastify/metrics.js'
+import { createMetrics } from '../../src/metrics/registry.js'
 import { logCapture } from '../support/log-capture.js'
 
 const apps: FastifyInstance[] = []
@@ -113,5 +115,75 @@ describe('the running service reads rampart.config.ts', () => {
     expect(String(warning?.msg)).toContain(
       'declares service "orders" but the service runs as "billing"',
     )
+  })
+})
+
+describe('latency thresholds off the default buckets (ADR 0016)', () => {
+  const config = defineConfig({
+    service: 'orders',
+    slos: [
+      {
+        name: 'item-p99',
+        kind: 'latency',
+        route: 'GET /items/:id',
+        thresholdSeconds: 0.2,
+        objective: 99,
+      },
+      { name: 'all-p95', kind: 'latency', thresholdSeconds: 0.3, objective: 95 },
+      {
+        name: 'create-p90',
+        kind: 'latency',
+        route: 'POST /items',
+        thresholdSeconds: 0.5,
+        objective: 90,
+      },
+    ],
+  })
+
+  it('become bucket boundaries: of their route’s series only, or of every series for a service-wide SLO', async () => {
+    const app = Fastify()
+    apps.push(app)
+    await app.register(rampart, { logLevel: 'silent', slo: config })
+    app.get('/items/:id', async () => ({}))
+    app.post('/items', async (_request, reply) => reply.code(201).send({}))
+    app.get('/other', async () => ({}))
+    await app.inject({ url: '/items/1' })
+    await app.inject({ url: '/other' })
+    const text = (await app.inject({ url: '/metrics' })).body
+    const les = (route: string, method: string, status: string) =>
+      text
+        .split('\n')
+        .filter(
+          (l) =>
+            l.startsWith('http_request_duration_seconds_bucket{') &&
+            l.includes(`method="${method}",route="${route}",status="${status}"`),
+        )
+        .map((l) => /le="([^"]+)"/.exec(l)?.[1])
+    expect(les('/items/:id', 'GET', '200').join(' ')).toBe(
+      '0.005 0.01 0.025 0.05 0.1 0.2 0.25 0.3 0.5 1 2.5 5 10 +Inf',
+    )
+    // 0.5 is a default boundary already: the POST route gets only the service-wide 0.3.
+    expect(les('/items', 'POST', '200')).toContain('0.3')
+    expect(les('/items', 'POST', '200')).not.toContain('0.2')
+    expect(les('/other', 'GET', '200').join(' ')).toBe(
+      '0.005 0.01 0.025 0.05 0.1 0.25 0.3 0.5 1 2.5 5 10 +Inf',
+    )
+  })
+
+  it('count a request of exactly the threshold as within it, and one a tenth of a millisecond over as not', async () => {
+    const metrics = createMetrics({ defaultMetrics: false })
+    const red = createRedMetrics(metrics, config)
+    recordRequest(red, 'GET', '/items/:id', 200, 0.2, undefined)
+    recordRequest(red, 'GET', '/items/:id', 200, 0.2001, undefined)
+    recordRequest(red, 'GET', '/items/:id', 200, 0.19, undefined)
+    const text = (await metrics.render()).body
+    const bucket = (le: string) =>
+      sample(
+        text,
+        `http_request_duration_seconds_bucket{le="${le}",method="GET",route="/items/:id",status="200"}`,
+      )
+    expect(bucket('0.1')).toBe(0)
+    expect(bucket('0.2')).toBe(2)
+    expect(bucket('0.25')).toBe(3)
   })
 })

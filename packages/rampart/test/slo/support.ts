@@ -12,7 +12,10 @@ export const AIRLOCK_CONFIG_FILE = new URL(
 ).pathname
 export const REPO_ROOT = new URL('../../../../', import.meta.url).pathname
 
-/** A config that exercises what airlock's does not: 28d window, integer threshold, route SLOs. */
+/**
+ * A config that exercises what airlock's does not: 28d window, integer threshold, a service-wide
+ * threshold off the default buckets, a ratio over two metrics.
+ */
 export const VARIED: SloConfig = defineConfig({
   service: 'orders',
   routes: ['GET /orders/:id', 'POST /orders', '/'],
@@ -27,6 +30,16 @@ export const VARIED: SloConfig = defineConfig({
     },
     { name: 'create-availability', kind: 'availability', route: 'POST /orders', objective: 99.5 },
     { name: 'availability', kind: 'availability', objective: 99.9, window: '4w' },
+    // Off the default buckets, service-wide: a boundary of every route's series.
+    { name: 'all-latency', kind: 'latency', thresholdSeconds: 0.3, objective: 95 },
+    // Two counters, and an inequality matcher.
+    {
+      name: 'payments',
+      kind: 'ratio',
+      good: 'orders_paid_total{provider!="test"}',
+      total: 'orders_created_total',
+      objective: 99,
+    },
   ],
 })
 

@@ -31,7 +31,13 @@ export interface RunningPrometheus {
  */
 export async function startPrometheus(
   binary: string,
-  options: { job: string; target: string; ruleFiles?: Array<{ name: string; text: string }> },
+  options: {
+    job: string
+    target: string
+    ruleFiles?: Array<{ name: string; text: string }>
+    /** More scrape jobs, as prometheus.yml holds them (written as JSON, which is YAML too). */
+    scrapeConfigs?: object[]
+  },
 ): Promise<RunningPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-prom-'))
   const rules = options.ruleFiles ?? []
@@ -48,6 +54,7 @@ export async function startPrometheus(
       `  - job_name: ${options.job}`,
       '    static_configs:',
       `      - targets: ['${options.target}']`,
+      ...(options.scrapeConfigs ?? []).map((c) => `  - ${JSON.stringify(c)}`),
       '',
     ].join('\n'),
   )

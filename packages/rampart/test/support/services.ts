@@ -11,6 +11,7 @@ export type ServiceVar =
   | 'AMTOOL_BIN'
   | 'CHROMIUM_PATH'
   | 'REDIS_SERVER_BIN'
+  | 'BLACKBOX_EXPORTER_BIN'
 
 const warned = new Set<string>()
 

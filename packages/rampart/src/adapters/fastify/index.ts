@@ -41,7 +41,7 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   // 2. tracing (server span around everything after it)
   await installTracing(app, core, observers)
   // 3. metrics, /metrics, /healthz, /readyz, the /_rampart console, graceful shutdown
-  const red = installMetrics(app, core, observers)
+  const red = installMetrics(app, core, observers, options.slo)
   installSlo(app, core, options.slo, red)
   installHealth(app, core)
   installConsole(app, core, options.slo)

@@ -9,6 +9,8 @@ import type {
   CappedCounter,
   CappedHistogram,
 } from '../../metrics/registry.js'
+import { extraBucketsFor, sloBuckets } from '../../slo/buckets.js'
+import type { SloConfig } from '../../slo/options.js'
 import type { RequestObservers } from './request-context.js'
 
 /** `GET`…`CONNECT` as they are; anything else (invented or malformed methods) is `OTHER`. */
@@ -87,19 +89,24 @@ class RedSeriesCache {
   }
 }
 
-/** The request counter and duration histogram, registered on `metrics`. */
-export function createRedMetrics(metrics: Rampart['metrics']): RedMetrics {
+/**
+ * The request counter and duration histogram, registered on `metrics`. The latency SLOs of
+ * `slo` add their thresholds as bucket boundaries (of their route's series, or of all).
+ */
+export function createRedMetrics(metrics: Rampart['metrics'], slo?: SloConfig): RedMetrics {
   const labelNames = ['method', 'route', 'status'] as const
+  const extra = slo === undefined ? undefined : sloBuckets(slo)
   const requests = metrics.counter({
     name: 'http_requests_total',
     help: 'HTTP requests answered, by method, route template and status',
     labelNames,
   })
-  const duration = metrics.histogram({
+  const duration = metrics.histogram<RedLabels>({
     name: 'http_request_duration_seconds',
     help: 'Time from the first byte of the request to the end of the response, by method, route template and status',
     labelNames,
     buckets: DURATION_BUCKETS_SECONDS,
+    ...(extra === undefined ? {} : { bucketsFor: ({ route }) => extraBucketsFor(extra, route) }),
   })
   return { requests, duration, series: new RedSeriesCache(requests, duration) }
 }
@@ -127,9 +134,10 @@ export function installMetrics(
   app: FastifyInstance,
   core: Rampart,
   observers: RequestObservers,
+  slo?: SloConfig,
 ): RedMetrics {
   const { metrics, config } = core
-  const red = createRedMetrics(core.metrics)
+  const red = createRedMetrics(core.metrics, slo)
   let inFlight = 0
   app.decorateRequest(COUNTED, false)
   metrics.gauge({

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { isInternalPath } from '../../config/defaults.js'
 import type { Rampart } from '../../core/rampart.js'
 import { RampartError } from '../../errors/rampart-error.js'
+import { checkDeclaredMetrics } from '../../slo/declared-metrics.js'
 import { HTTP_METHODS, parseRoute, type SloConfig } from '../../slo/options.js'
 import type { RedMetrics } from './metrics.js'
 
@@ -44,6 +45,8 @@ export function installSlo(
     })
   app.addHook('onReady', async () => {
     if (slo.routes !== undefined) checkRouteList(slo.routes, registered, service)
+    // Ratio SLOs and business metrics name counters: each must be registered, with its labels.
+    checkDeclaredMetrics(slo, (name) => core.metrics.describe(name))
     for (const s of slo.slos) {
       if (s.route === undefined) continue
       const { method, path } = parseRoute(s.route)

@@ -14,7 +14,7 @@ const command: Command = {
 
 Reads the SLOs of rampart.config.ts and prints Prometheus recording rules, multi-window
 multi-burn-rate alerts (page: 14.4x over 1h/5m, 6x over 6h/30m; ticket: 3x over 1d/2h,
-1x over 3d/6h, scaled to each SLO's window), saturation and target-down alerts.
+1x over 3d/6h, scaled to each SLO's window), saturation, target-down and blackbox probe alerts.
 
 Options:
   --config <file>   the config (default: rampart.config.ts, .mts, .mjs or .js in this directory)
