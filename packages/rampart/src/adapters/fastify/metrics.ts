@@ -153,18 +153,11 @@ export function installMetrics(
       request[COUNTED] = false
       inFlight--
     },
-    onResponse(request: Timed, reply, route, seconds) {
+    onResponse(request: Timed, _reply, route, seconds, _internal, status) {
       if (request[COUNTED] !== true) return
       request[COUNTED] = false
       inFlight--
-      recordRequest(
-        red,
-        request.method,
-        route,
-        reply.statusCode,
-        seconds,
-        request.rampartContext.traceId,
-      )
+      recordRequest(red, request.method, route, status, seconds, request.rampartContext.traceId)
     },
   })
 

@@ -21,7 +21,13 @@ import {
 } from '../../security/headers.js'
 import { jsonDepthGuard } from '../../security/json-depth.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
-import { type RequestObservers, routeConfigOf, routeOf } from './request-context.js'
+import { readCookie } from './csrf.js'
+import {
+  markFailedAfterHeaders,
+  type RequestObservers,
+  routeConfigOf,
+  routeOf,
+} from './request-context.js'
 import { methodsOf, prependRouteHook } from './route-hooks.js'
 import { securityEvents } from './security-events.js'
 import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.js'
@@ -67,6 +73,14 @@ export async function installSecurity(
   const send = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const ctx = request.rampartContext
     const requestId = ctx?.requestId ?? '-'
+    if (reply.raw.headersSent) {
+      // Too late for an error answer: the client has a status line already. Cut the response
+      // off (the client must not take a truncated body for a whole one); the request is logged
+      // and counted as a 500 when its connection closes, not as a client hang-up.
+      failedAfterHeaders(request, error)
+      reply.raw.destroy()
+      return reply
+    }
     const thrown = uploadOverLimit(request)
       ? new HttpError(413, { detail: UPLOAD_TOO_LARGE, cause: error })
       : error
@@ -102,6 +116,20 @@ export async function installSecurity(
   }
   // Before the first `await`: routes take the error handler when the plugin queue next runs,
   // and /metrics, /healthz and /readyz (slot 3) must get this one.
+  const failedAfterHeaders = (request: FastifyRequest, error: unknown) => {
+    markFailedAfterHeaders(request)
+    logger.error(
+      {
+        event: 'request.failed',
+        request_id: request.rampartContext?.requestId,
+        method: request.method,
+        route: routeOf(request),
+        status: 500,
+        err: error,
+      },
+      'request failed after its headers were sent',
+    )
+  }
   app.setErrorHandler((error: FastifyError, request, reply) => send(error, request, reply))
   app.setNotFoundHandler((request, reply) => send(new HttpError(404), request, reply))
 
@@ -126,7 +154,21 @@ export async function installSecurity(
 
   // A body that is not JSON (a page, an error page, a file) gets the document headers too. A
   // header the handler set itself is kept; the CSP is replaced only while it is still the API one.
+  const sessionCookie = config.csrf.sessionCookie
   app.addHook('onSend', (request, reply, payload, done) => {
+    // A stream that fails once its headers are out is the server's failure, not a hang-up.
+    if (isStream(payload))
+      payload.once('error', (err) => {
+        if (reply.raw.headersSent) failedAfterHeaders(request, err)
+      })
+    // Personalised answers never go to a cache, unless the route says they may.
+    if (
+      (request.headers.authorization !== undefined ||
+        readCookie(request.headers.cookie, sessionCookie) !== undefined ||
+        reply.hasHeader('set-cookie')) &&
+      routeConfigOf(request)?.noStore !== false
+    )
+      reply.header('cache-control', 'no-store')
     if (isJsonContentType(reply.getHeader('content-type'))) return done(null, payload)
     const { documentOnly } =
       (routeConfigOf(request) as RouteHeaders)[ROUTE_HEADERS] ?? globalHeaders
@@ -195,8 +237,8 @@ export async function installSecurity(
   // Watched from the request context's onResponse hook (no dispatch of its own).
   const events = securityEvents(core)
   observers.add({
-    onResponse(request, reply, route) {
-      if (reply.statusCode < 400 || events.reported(request)) return
+    onResponse(request, _reply, route, _seconds, _internal, status) {
+      if (status < 400 || events.reported(request)) return
       // Judged on the path as the router read it (`/%6Cogin` is `/login`): the route template
       // when one matched, else the decoded path; and on the raw path too.
       const prefixes = config.sensitivePaths
@@ -204,10 +246,19 @@ export async function installSecurity(
         routeConfigOf(request)?.sensitive === true ||
         isSensitivePath(request.url, prefixes) ||
         isSensitivePath(route === 'unmatched' ? decodedPath(request.url) : route, prefixes)
-      const kind = securityEventOf(reply.statusCode, sensitive)
-      if (kind !== undefined) events.report(request, kind, { status: reply.statusCode })
+      const kind = securityEventOf(status, sensitive)
+      if (kind !== undefined) events.report(request, kind, { status })
     },
   })
+}
+
+function isStream(payload: unknown): payload is NodeJS.ReadableStream {
+  return (
+    typeof payload === 'object' &&
+    payload !== null &&
+    typeof (payload as { pipe?: unknown }).pipe === 'function' &&
+    typeof (payload as { once?: unknown }).once === 'function'
+  )
 }
 
 /** The path part of a URL with its percent-escapes decoded, or as given when they are malformed. */
