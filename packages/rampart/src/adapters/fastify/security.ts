@@ -3,6 +3,7 @@ import type {
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
+  onSendHookHandler,
   preParsingHookHandler,
 } from 'fastify'
 import type { HelmetOptions } from 'helmet'
@@ -28,7 +29,7 @@ import {
   routeConfigOf,
   routeOf,
 } from './request-context.js'
-import { methodsOf, prependRouteHook } from './route-hooks.js'
+import { appendRouteHook, methodsOf, prependRouteHook } from './route-hooks.js'
 import { securityEvents } from './security-events.js'
 import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.js'
 
@@ -161,14 +162,6 @@ export async function installSecurity(
       payload.once('error', (err) => {
         if (reply.raw.headersSent) failedAfterHeaders(request, err)
       })
-    // Personalised answers never go to a cache, unless the route says they may.
-    if (
-      (request.headers.authorization !== undefined ||
-        readCookie(request.headers.cookie, sessionCookie) !== undefined ||
-        reply.hasHeader('set-cookie')) &&
-      routeConfigOf(request)?.noStore !== false
-    )
-      reply.header('cache-control', 'no-store')
     if (isJsonContentType(reply.getHeader('content-type'))) return done(null, payload)
     const { documentOnly } =
       (routeConfigOf(request) as RouteHeaders)[ROUTE_HEADERS] ?? globalHeaders
@@ -178,6 +171,22 @@ export async function installSecurity(
       } else if (!reply.hasHeader(name)) reply.header(name, value)
     }
     done(null, payload)
+  })
+
+  // Personalised answers never go to a cache, unless the route says they may. A route-level hook
+  // (added last, so it runs after every app-wide onSend, a cookie plugin's included).
+  const noStore: onSendHookHandler = (request, reply, payload, done) => {
+    if (
+      request.headers.authorization !== undefined ||
+      readCookie(request.headers.cookie, sessionCookie) !== undefined ||
+      reply.hasHeader('set-cookie')
+    )
+      reply.header('cache-control', 'no-store')
+    done(null, payload)
+  }
+  app.addHook('onRoute', (route) => {
+    if ((route.config as { noStore?: boolean } | undefined)?.noStore !== false)
+      appendRouteHook(route, 'onSend', noStore)
   })
 
   // A plugin cannot change the server-wide bodyLimit, so each route registered after Rampart
