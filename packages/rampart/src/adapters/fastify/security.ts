@@ -11,6 +11,7 @@ import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
 import { renderError } from '../../errors/render.js'
 import { createClientIpResolver } from '../../security/client-ip.js'
+import { formGuard } from '../../security/form-guard.js'
 import {
   API_CSP,
   helmetOptions,
@@ -21,6 +22,11 @@ import {
   splitSecurityHeaders,
 } from '../../security/headers.js'
 import { jsonDepthGuard } from '../../security/json-depth.js'
+import {
+  MAX_PART_HEADER_BYTES,
+  multipartBoundary,
+  multipartGuard,
+} from '../../security/multipart-guard.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
 import { readCookie } from './csrf.js'
 import {
@@ -31,7 +37,7 @@ import {
 } from './request-context.js'
 import { appendRouteHook, methodsOf, prependRouteHook } from './route-hooks.js'
 import { securityEvents } from './security-events.js'
-import { meterUpload, UPLOAD_TOO_LARGE, uploadOverLimit } from './upload-meter.js'
+import { UPLOAD_TOO_LARGE, uploadRefusal, watchUpload } from './upload-meter.js'
 
 /** Per-route security headers (from the route's `helmet` option), kept in the route config. */
 const ROUTE_HEADERS = Symbol('rampart.securityHeaders')
@@ -82,9 +88,8 @@ export async function installSecurity(
       reply.raw.destroy()
       return reply
     }
-    const thrown = uploadOverLimit(request)
-      ? new HttpError(413, { detail: UPLOAD_TOO_LARGE, cause: error })
-      : error
+    // A refused upload's reader fails with whatever it makes of the cut-off body: answer the refusal.
+    const thrown = uploadRefusal(request) ?? error
     let out: ReturnType<typeof renderError>
     try {
       out = renderError({
@@ -212,8 +217,19 @@ export async function installSecurity(
         done(new HttpError(413, { detail: UPLOAD_TOO_LARGE }))
         return
       }
-      // Without a Content-Length (chunked), count while streaming.
-      if (request.headers['content-length'] === undefined) meterUpload(request, limits.uploadBytes)
+      // Without a Content-Length (chunked), count while streaming; check the parts' structure
+      // either way (what the multipart parser would silently skip is refused).
+      const boundary = multipartBoundary(contentType)
+      watchUpload(request, {
+        limit: request.headers['content-length'] === undefined ? limits.uploadBytes : undefined,
+        guard:
+          boundary === undefined
+            ? undefined
+            : multipartGuard(boundary, {
+                headerPairs: limits.multipart.headerPairs,
+                headerBytes: MAX_PART_HEADER_BYTES,
+              }),
+      })
     }
     for (const guard of guards) {
       const refused = guard(request)
@@ -225,22 +241,26 @@ export async function installSecurity(
     done()
   })
 
-  // JSON nesting depth, on the routes that can receive a body (a GET pays for no hook).
-  const jsonDepth: preParsingHookHandler = (request, _reply, payload, done) => {
+  // JSON nesting depth and urlencoded fields and depth, on the routes that can receive a body
+  // (a GET pays for no hook).
+  const bodyGuard: preParsingHookHandler = (request, _reply, payload, done) => {
     const contentType = request.headers['content-type']
     if (contentType === undefined) return done(null, payload)
     const type = mediaType(contentType)
-    if (type !== 'application/json' && !type.endsWith('+json')) return done(null, payload)
+    const json = type === 'application/json' || type.endsWith('+json')
+    if (!json && type !== 'application/x-www-form-urlencoded') return done(null, payload)
     const length = Number(request.headers['content-length'])
-    // A body shorter than the depth limit cannot nest deeper than it.
-    if (length > 0 && length <= limits.jsonDepth) return done(null, payload)
-    const guard = jsonDepthGuard(limits.jsonDepth)
+    // Declared over the limit: Fastify refuses it before reading (and so before `100 Continue`).
+    if (length > (request.routeOptions.bodyLimit ?? limits.bodyBytes)) return done(null, payload)
+    // A JSON body shorter than the depth limit cannot nest deeper than it.
+    if (json && length > 0 && length <= limits.jsonDepth) return done(null, payload)
+    const guard = json ? jsonDepthGuard(limits.jsonDepth) : formGuard()
     payload.on('error', (err) => guard.destroy(err))
     done(null, payload.pipe(guard))
   }
   app.addHook('onRoute', (route) => {
     if (methodsOf(route).every((m) => BODYLESS.has(m))) return
-    prependRouteHook(route, 'preParsing', jsonDepth)
+    prependRouteHook(route, 'preParsing', bodyGuard)
   })
 
   // Watched from the request context's onResponse hook (no dispatch of its own).
