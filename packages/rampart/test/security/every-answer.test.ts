@@ -238,6 +238,12 @@ describe('failures after the headers were sent, and answers while closing', () =
       setTimeout(() => body.destroy(new Error('the source failed')), 100)
       return reply.type('text/plain').send(body)
     })
+    app.get('/half', async (_request, reply) => {
+      reply.raw.writeHead(200, { 'content-type': 'text/plain' })
+      reply.raw.write('half a body')
+      await new Promise((r) => setTimeout(r, 50))
+      throw new Error('failed after writing')
+    })
     app.get('/slow', async () => {
       await new Promise((r) => setTimeout(r, 400))
       return { ok: true }
@@ -262,6 +268,20 @@ describe('failures after the headers were sent, and answers while closing', () =
     const metrics = await metricsText(app)
     expect(counter(metrics, 'http_requests_total', 'route="/stream",status="500"')).toBe(1)
     expect(metrics).not.toContain('status="499"')
+  })
+
+  it('a handler that throws after writing its headers: an error line and a 500, never a 499', async () => {
+    const { text } = await rawExchange(appPort, 'GET /half HTTP/1.1\r\nHost: a\r\n\r\n', {
+      closeAfterMs: 3000,
+    })
+    expect(text).toContain('HTTP/1.1 200')
+    await new Promise((r) => setTimeout(r, 50))
+    const line = logs.lines().find((l) => l.route === '/half' && typeof l.latency_ms === 'number')
+    expect(line).toMatchObject({ status: 500, level: 'error' })
+    const metrics = await metricsText(app)
+    expect(counter(metrics, 'http_requests_total', 'route="/half",status="500"')).toBe(1)
+    expect(metrics).not.toContain('status="499"')
+    expect((await app.inject({ url: '/metrics' })).headers.vary).toBe('Accept')
   })
 
   it('a request arriving while the server closes gets our 503', async () => {

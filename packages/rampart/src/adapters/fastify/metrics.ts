@@ -175,7 +175,12 @@ export function installMetrics(
     }
     const wantsOpenMetrics = (request.headers.accept ?? '').includes('application/openmetrics-text')
     const { contentType, body } = await metrics.render(wantsOpenMetrics)
-    return reply.type(contentType).header('cache-control', 'no-store').send(body)
+    // OpenMetrics or Prometheus text, by Accept: caches must key on it.
+    return reply
+      .type(contentType)
+      .header('cache-control', 'no-store')
+      .header('vary', 'Accept')
+      .send(body)
   })
   return red
 }
