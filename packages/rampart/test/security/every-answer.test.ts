@@ -141,6 +141,8 @@ describe('answers of the router and the error handler', () => {
     const json = await airlock.app.inject({ url: '/nope' })
     expect(json.headers['content-type']).toMatch(/^application\/problem\+json/)
     expect(json.headers.vary).toBe('Accept')
+    // The not-found handler's error carries no detail of its own: the problem still has one.
+    expect(expectProblem(json).detail).toBe('There is nothing at this address.')
   })
 
   it('an unrouted method on a known path is a 404, not a CSRF 403', async () => {
