@@ -193,8 +193,12 @@ describe('login CSRF and personalised answers', () => {
     const page = await airlock.app.inject({ url: '/requests', headers: { cookie } })
     expect(page.statusCode).toBe(200)
     expect(page.headers['cache-control']).toBe('no-store')
+    // The sign-in page carries a CSRF token: not cached either.
     const anonymous = await airlock.app.inject({ url: '/login' })
-    expect(anonymous.headers['cache-control']).toBeUndefined()
+    expect(anonymous.headers['cache-control']).toBe('no-store')
+    // A route that opts out keeps its own caching, signed in or not.
+    const css = await airlock.app.inject({ url: '/static/airlock.css', headers: { cookie } })
+    expect(css.headers['cache-control']).toBe('public, max-age=3600')
   })
 })
 

@@ -41,6 +41,13 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined
 }
 
+const tokenIssued = new WeakSet<FastifyRequest>()
+
+/** True once this request's answer carries a CSRF token (a page with a form): never cached. */
+export function issuedCsrfToken(request: FastifyRequest): boolean {
+  return tokenIssued.has(request)
+}
+
 type BodyKind = 'form' | 'json' | 'multipart' | 'other'
 
 function bodyKind(contentType: string | undefined): BodyKind {
@@ -90,6 +97,7 @@ export function installCsrf(app: FastifyInstance, core: Rampart): RequestGuard {
   const pending = new WeakMap<FastifyRequest, string>()
 
   app.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest, sessionId?: string) {
+    tokenIssued.add(this)
     return tokens.issue(sessionId ?? readCookie(this.headers.cookie, cookieName) ?? '')
   })
 

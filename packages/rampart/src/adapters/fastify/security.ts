@@ -14,6 +14,7 @@ import { createClientIpResolver } from '../../security/client-ip.js'
 import { formGuard } from '../../security/form-guard.js'
 import {
   API_CSP,
+  defaultSecurityHeaders,
   helmetOptions,
   isJsonContentType,
   mergeHelmetOptions,
@@ -28,7 +29,7 @@ import {
   multipartGuard,
 } from '../../security/multipart-guard.js'
 import { isSensitivePath, securityEventOf } from '../../security/security-events.js'
-import { readCookie } from './csrf.js'
+import { issuedCsrfToken, readCookie } from './csrf.js'
 import {
   markFailedAfterHeaders,
   type RequestObservers,
@@ -142,7 +143,8 @@ export async function installSecurity(
   // Security headers: helmet's output for Rampart's options, computed once (and once per route
   // that adjusts them with the `helmet` route option), then copied onto every reply.
   const globalOptions = helmetOptions(config.isProduction)
-  const globalHeaders = splitSecurityHeaders(securityHeaderSet(globalOptions))
+  // The same set the answers written outside routing get (`headersFor`).
+  const globalHeaders = defaultSecurityHeaders(config.isProduction)
   const noHeaders = splitSecurityHeaders({})
   app.addHook('onRoute', (route) => {
     const own = (route as { helmet?: HelmetRouteOption }).helmet
@@ -178,11 +180,13 @@ export async function installSecurity(
     done(null, payload)
   })
 
-  // Personalised answers never go to a cache, unless the route says they may. A route-level hook
-  // (added last, so it runs after every app-wide onSend, a cookie plugin's included).
+  // Personalised answers (signed in, setting a cookie, or carrying a CSRF token) never go to a
+  // cache, unless the route says they may. A route-level hook (added last, so it runs after
+  // every app-wide onSend, a cookie plugin's included).
   const noStore: onSendHookHandler = (request, reply, payload, done) => {
     if (
       request.headers.authorization !== undefined ||
+      issuedCsrfToken(request) ||
       readCookie(request.headers.cookie, sessionCookie) !== undefined ||
       reply.hasHeader('set-cookie')
     )
