@@ -121,8 +121,6 @@ export async function installSecurity(
     // The error handler leaves no stale type or length; a partial header set is replaced whole.
     return reply.code(out.status).headers(out.headers).type(out.contentType).send(out.body)
   }
-  // Before the first `await`: routes take the error handler when the plugin queue next runs,
-  // and /metrics, /healthz and /readyz (slot 3) must get this one.
   const failedAfterHeaders = (request: FastifyRequest, error: unknown) => {
     markFailedAfterHeaders(request)
     logger.error(
@@ -137,6 +135,8 @@ export async function installSecurity(
       'request failed after its headers were sent',
     )
   }
+  // Before the first `await`: routes take the error handler when the plugin queue next runs,
+  // and /metrics, /healthz and /readyz (slot 3) must get this one.
   app.setErrorHandler((error: FastifyError, request, reply) => send(error, request, reply))
   app.setNotFoundHandler((request, reply) => send(new HttpError(404), request, reply))
 
@@ -162,7 +162,6 @@ export async function installSecurity(
 
   // A body that is not JSON (a page, an error page, a file) gets the document headers too. A
   // header the handler set itself is kept; the CSP is replaced only while it is still the API one.
-  const sessionCookie = config.csrf.sessionCookie
   app.addHook('onSend', (request, reply, payload, done) => {
     // A stream that fails once its headers are out is the server's failure, not a hang-up.
     if (isStream(payload))
@@ -183,6 +182,7 @@ export async function installSecurity(
   // Personalised answers (signed in, setting a cookie, or carrying a CSRF token) never go to a
   // cache, unless the route says they may. A route-level hook (added last, so it runs after
   // every app-wide onSend, a cookie plugin's included).
+  const sessionCookie = config.csrf.sessionCookie
   const noStore: onSendHookHandler = (request, reply, payload, done) => {
     if (
       request.headers.authorization !== undefined ||
