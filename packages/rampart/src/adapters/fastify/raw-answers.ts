@@ -139,7 +139,10 @@ export function installRawAnswers(core: Rampart, red: RedMetrics): RawAnswers {
         { event: 'request.rejected', request_id: requestId, status: out.status, err },
         'the HTTP parser rejected a request',
       )
-      if (socket.writable) {
+      // As Node's own handler: not over a response already being written on this connection
+      // (a pipelined request), whose bytes ours would corrupt.
+      const current = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage
+      if (socket.writable && current?.headersSent !== true) {
         const headers: Record<string, string | number> = {
           ...headersFor(policy, true),
           ...out.headers,
