@@ -134,6 +134,16 @@ describe('answers of the router and the error handler', () => {
     expect(expectProblem(handler).instance).toBe('/api/v1/requests')
   })
 
+  it('a missing frameworkErrors option is named once at start-up; airlock, which passes it, gets no such line', async () => {
+    const logs = logCapture()
+    const bare = Fastify()
+    await bare.register(rampart, { logDestination: logs.stream, shutdown: { signals: false } })
+    await bare.ready()
+    await bare.close()
+    expect(logs.lines().filter((l) => l.event === 'setup.framework_errors_unset')).toHaveLength(1)
+    expect(airlock.logs.lines().some((l) => l.event === 'setup.framework_errors_unset')).toBe(false)
+  })
+
   it('Vary: Accept on HTML and JSON 404s', async () => {
     const html = await airlock.app.inject({ url: '/nope', headers: { accept: 'text/html' } })
     expect(html.headers['content-type']).toMatch(/^text\/html/)

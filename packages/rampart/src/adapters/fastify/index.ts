@@ -52,7 +52,7 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   // 5. the CSRF check, which runs in the security onRequest hook
   await installSecurity(app, core, observers, [installCsrf(app, core)])
   // answers written before or outside routing: parser errors, router errors, 100-continue, closing
-  installServerAnswers(app, installRawAnswers(core, red))
+  installServerAnswers(app, installRawAnswers(core, red), core.logger)
   // 6. rate limiting
   await installRateLimit(app, core)
   // 7. audit

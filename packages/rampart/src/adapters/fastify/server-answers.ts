@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance } from 'fastify'
+import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
 import type { RawAnswers } from './raw-answers.js'
 
@@ -26,7 +27,21 @@ function continueOnRead(req: IncomingMessage, res: ServerResponse): void {
  * `clientErrorHandler`), the automatic `100 Continue`, and Fastify's raw 503 for requests that
  * arrive while the server closes (only when its `return503OnClosing` is on, the default).
  */
-export function installServerAnswers(app: FastifyInstance, raw: RawAnswers): void {
+export function installServerAnswers(
+  app: FastifyInstance,
+  raw: RawAnswers,
+  logger: Rampart['logger'],
+): void {
+  // Router rejections reach Rampart only through the `frameworkErrors` server option, which a
+  // plugin cannot set: say so once at start-up when it is missing. Fastify keeps its options
+  // under a symbol it does not export; when that changes the hint is simply not given.
+  const options = Object.getOwnPropertySymbols(app).find((s) => s.description === 'fastify.options')
+  const given = options === undefined ? undefined : (app as never)[options]
+  if (given !== undefined && (given as { frameworkErrors?: unknown }).frameworkErrors === undefined)
+    logger.warn(
+      { event: 'setup.framework_errors_unset' },
+      "Fastify answers malformed URLs itself (no request id, security headers or access line): pass frameworkErrors from 'rampart/fastify' to Fastify({ frameworkErrors })",
+    )
   const server = app.server
   server.removeAllListeners('clientError')
   server.on('clientError', (err, socket) => raw.clientError(err, socket))
