@@ -141,7 +141,7 @@ export default async function auditAppend(): Promise<{ markdown: string }> {
           const c = new pgMod.default.Client({ connectionString: pg })
           await c.connect()
           await c.query(
-            `drop table if exists ${table}, ${table}_migration, ${table}_migration_lock`,
+            `drop table if exists ${table}, ${table}_migration, ${table}_migration_lock; drop function if exists "${table}_append_only"()`,
           )
           await c.end()
         }
@@ -156,7 +156,9 @@ export default async function auditAppend(): Promise<{ markdown: string }> {
       } finally {
         const c = new pgMod.default.Client({ connectionString: pg })
         await c.connect()
-        await c.query(`drop table if exists ${table}, ${table}_migration, ${table}_migration_lock`)
+        await c.query(
+          `drop table if exists ${table}, ${table}_migration, ${table}_migration_lock; drop function if exists "${table}_append_only"()`,
+        )
         await c.end()
       }
     } else rows.push('| Postgres | skipped: DATABASE_URL not set | | |')

@@ -120,7 +120,9 @@ async function postgres(url: string, total: number): Promise<string> {
     )
     return `| Postgres | ${result.rows.toLocaleString('en')} | ${seconds.toFixed(2)} | ${rate.toLocaleString('en')} |`
   } finally {
-    await client.query(`drop table if exists ${table}, ${table}_migration, ${table}_migration_lock`)
+    await client.query(
+      `drop table if exists ${table}, ${table}_migration, ${table}_migration_lock; drop function if exists "${table}_append_only"()`,
+    )
     await client.end()
   }
 }

@@ -114,11 +114,15 @@ export async function buildApp(
 
   const eta = new Eta({ views: join(SRC, 'views'), cache: config.nodeEnv !== 'development' })
   const stylesheet = readFileSync(join(SRC, 'public', 'airlock.css'))
-  app.get('/static/airlock.css', { config: { rateLimit: false } }, async (_request, reply) =>
-    reply
-      .type('text/css; charset=utf-8')
-      .header('cache-control', 'public, max-age=3600')
-      .send(stylesheet),
+  // The same stylesheet for everyone: cacheable even when a signed-in browser asks for it.
+  app.get(
+    '/static/airlock.css',
+    { config: { rateLimit: false, noStore: false } },
+    async (_request, reply) =>
+      reply
+        .type('text/css; charset=utf-8')
+        .header('cache-control', 'public, max-age=3600')
+        .send(stylesheet),
   )
 
   const metrics = createBusinessMetrics(core)

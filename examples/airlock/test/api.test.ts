@@ -245,7 +245,7 @@ for (const { name, url } of DATABASES)
       await t?.close()
     })
 
-    it('multipart limits: more parts, files or a larger field than allowed → 413, nothing stored', async () => {
+    it('multipart limits: more parts, files or a larger field than allowed → 413, a file repeated under one name → 400, nothing stored', async () => {
       const { headers, created } = await researcherDraft(t, 'parts')
       const id = created.json().id as string
       const boundary = '----airlock-limits'
@@ -253,25 +253,27 @@ for (const { name, url } of DATABASES)
         Buffer.from(`${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join('')}--${boundary}--\r\n`)
       const field = (name: string, value: string) =>
         `Content-Disposition: form-data; name="${name}"\r\n\r\n${value}`
-      const file = (name: string) =>
-        `Content-Disposition: form-data; name="file"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\nx`
-      const cases = {
+      const file = (name: string, fieldName = 'file') =>
+        `Content-Disposition: form-data; name="${fieldName}"; filename="${name}"\r\nContent-Type: text/plain\r\n\r\nx`
+      const cases: Record<string, [string[], number]> = {
         // airlock narrows Rampart's limits to one file, 4 fields, 5 parts per form
-        'two files': [file('a.txt'), file('b.txt')],
+        'two files': [[file('a.txt'), file('b.txt', 'other')], 413],
+        // Rampart's multipart guard: never one of them silently kept
+        'two files under one name': [[file('a.txt'), file('b.txt')], 400],
         'ten fields before the file': [
-          ...Array.from({ length: 10 }, (_, i) => field(`f${i}`, 'v')),
-          file('a.txt'),
+          [...Array.from({ length: 10 }, (_, i) => field(`f${i}`, 'v')), file('a.txt')],
+          413,
         ],
-        'a field over the field size': [field('note', 'x'.repeat(70 * 1024)), file('a.txt')],
+        'a field over the field size': [[field('note', 'x'.repeat(70 * 1024)), file('a.txt')], 413],
       }
-      for (const [what, parts] of Object.entries(cases)) {
+      for (const [what, [parts, status]] of Object.entries(cases)) {
         const res = await t.app.inject({
           method: 'POST',
           url: `/api/v1/requests/${id}/files`,
           headers: { ...headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
           payload: body(parts),
         })
-        expect(res.statusCode, what).toBe(413)
+        expect(res.statusCode, what).toBe(status)
         expect(res.headers['content-type'], what).toMatch(/^application\/problem\+json/)
       }
       const after = await t.app.inject({ url: `/api/v1/requests/${id}`, headers })

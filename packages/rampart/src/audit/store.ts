@@ -160,7 +160,40 @@ function migrations(kind: 'sqlite' | 'postgres', table: string): Record<string, 
           .execute()
       },
     },
+    '0002_append_only': {
+      async up(db: Kysely<unknown>) {
+        for (const statement of appendOnlySql(kind, table)) await sql.raw(statement).execute(db)
+      },
+    },
   }
+}
+
+/** The message the database gives for an UPDATE, DELETE or TRUNCATE of the audit table. */
+export const APPEND_ONLY_MESSAGE = 'is append-only: audit rows are never updated or deleted'
+
+/**
+ * Triggers that make the audit table append-only in the database itself, so a bug or a
+ * careless query in the service cannot rewrite history (the hash chain still detects an
+ * attacker who drops them: verify does not trust the database). SQLite: BEFORE UPDATE and
+ * BEFORE DELETE triggers that abort. Postgres: one trigger function, fired per row on UPDATE and
+ * DELETE and per statement on TRUNCATE. A restore copies the triggers with the table.
+ */
+export function appendOnlySql(kind: 'sqlite' | 'postgres', table: string): string[] {
+  if (kind === 'sqlite')
+    return ['update', 'delete'].map(
+      (op) =>
+        `create trigger if not exists "${table}_no_${op}" before ${op} on "${table}" ` +
+        `begin select raise(abort, '${table} ${APPEND_ONLY_MESSAGE}'); end`,
+    )
+  return [
+    `create or replace function "${table}_append_only"() returns trigger language plpgsql as ` +
+      `$$ begin raise exception '% ${APPEND_ONLY_MESSAGE}', tg_table_name ` +
+      `using errcode = 'insufficient_privilege'; end $$`,
+    `create trigger "${table}_no_update_delete" before update or delete on "${table}" ` +
+      `for each row execute function "${table}_append_only"()`,
+    `create trigger "${table}_no_truncate" before truncate on "${table}" ` +
+      `for each statement execute function "${table}_append_only"()`,
+  ]
 }
 
 class KyselyStore implements AuditStore {
@@ -323,5 +356,20 @@ class KyselyStore implements AuditStore {
 
   async shutdown(): Promise<void> {
     await this.#db.destroy()
+  }
+}
+
+/**
+ * Creates the Postgres append-only trigger function of `table` (idempotent). `pg_dump --table`
+ * copies a table's triggers but not the function they call, so a restore creates it first.
+ */
+export async function createAppendOnlyFunction(url: string, table: string): Promise<void> {
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
+  await client.connect()
+  try {
+    await client.query(appendOnlySql('postgres', table)[0] as string)
+  } finally {
+    await client.end()
   }
 }

@@ -51,7 +51,9 @@ export async function verifyChain(
   const expectHead = options.expectHead?.toLowerCase()
   let prev: AuditRow | undefined
   let rows = 0
-  let seenExpected = false
+  // The head of an empty chain (a backup taken before the first row) is the genesis hash: every
+  // chain, empty or not, starts from it.
+  let seenExpected = expectHead === GENESIS_HASH
   let checkpointRow: AuditRow | undefined
   for (;;) {
     const page = await store.readPage(prev?.id ?? 0, pageSize)

@@ -105,8 +105,8 @@ export const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: optional(httpUrl),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optional(httpUrl),
   OTEL_SERVICE_NAME: optional(serviceName),
-  OTEL_EXPORTER_OTLP_PROTOCOL: choice(['http/protobuf', 'grpc']),
-  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: choice(['http/protobuf', 'grpc']),
+  OTEL_EXPORTER_OTLP_PROTOCOL: choice(['http/protobuf', 'http/json', 'grpc']),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: choice(['http/protobuf', 'http/json', 'grpc']),
   OTEL_SDK_DISABLED: z.preprocess(lower, booleanText.optional()),
   OTEL_PROPAGATORS: optional(
     z.string().refine(

@@ -17,7 +17,7 @@ export const ERROR_PAGE_STYLE =
 export const ERROR_PAGE_STYLE_HASH = `'sha256-${createHash('sha256').update(ERROR_PAGE_STYLE).digest('base64')}'`
 
 /** What to tell a person when the service gave no detail of its own. */
-const DEFAULT_TEXT: Readonly<Record<number, string>> = {
+export const DEFAULT_TEXT: Readonly<Record<number, string>> = {
   400: 'The request could not be understood.',
   401: 'You need to sign in to see this.',
   403: 'You are not allowed to do this. If you came from a form, reload the page and try again.',
@@ -29,6 +29,19 @@ const DEFAULT_TEXT: Readonly<Record<number, string>> = {
   429: 'Too many requests. Wait a moment and try again.',
   500: 'Something went wrong on our side. If it keeps happening, quote the request id below.',
   503: 'The service is temporarily unavailable. Try again shortly.',
+}
+
+/**
+ * The sentence shown when an error carries no detail of its own: the status's own text, else
+ * the generic client or server one. Every page and problem body has a human sentence.
+ */
+export function defaultDetail(status: number): string {
+  return (
+    DEFAULT_TEXT[status] ??
+    (status >= 500
+      ? (DEFAULT_TEXT[500] as string)
+      : 'The service could not accept this request as it was sent.')
+  )
 }
 
 /** Escapes text for HTML element content and double-quoted attribute values. */
@@ -52,8 +65,7 @@ export interface ErrorPage {
  * htmlPage({ status: 404, title: 'Not Found', detail: undefined, requestId: 'abc' })
  */
 export function htmlPage(page: ErrorPage): string {
-  const text =
-    page.detail ?? DEFAULT_TEXT[page.status] ?? (page.status >= 500 ? DEFAULT_TEXT[500] : '')
+  const text = page.detail ?? defaultDetail(page.status)
   const fields =
     page.errors && page.errors.length > 0
       ? `<ul>${page.errors
@@ -71,7 +83,7 @@ export function htmlPage(page: ErrorPage): string {
     `<meta name="robots" content="noindex"><title>${title}</title>` +
     `<style>${ERROR_PAGE_STYLE}</style></head><body><main>` +
     `<p class="status">Error ${page.status}</p><h1>${escapeHtml(page.title)}</h1>` +
-    `<p>${escapeHtml(text ?? '')}</p>${fields}${retry}` +
+    `<p>${escapeHtml(text)}</p>${fields}${retry}` +
     `<p class="status">Request id: <code>${escapeHtml(page.requestId)}</code></p>` +
     '</main></body></html>'
   )

@@ -1,4 +1,4 @@
-import { htmlPage } from './html-page.js'
+import { defaultDetail, htmlPage } from './html-page.js'
 import type { HttpError } from './http-error.js'
 import { prefersHtml } from './negotiate.js'
 import { type FieldError, toHttpError } from './normalize.js'
@@ -8,8 +8,8 @@ export interface Problem {
   type: string
   title: string
   status: number
-  detail?: string
-  instance?: string
+  detail: string
+  instance: string
   request_id: string
   errors?: FieldError[]
 }
@@ -20,7 +20,11 @@ export interface RenderInput {
   /** The request's `Accept` header. */
   accept: string | undefined
   requestId: string
-  /** The request path (query left out); omitted from the problem when it is not plain ASCII. */
+  /**
+   * The request path or target (any query is cut off here). Non-printable and non-ASCII bytes
+   * are percent-encoded; when no path is known (the HTTP parser rejected the request line) the
+   * problem's `instance` is a URN naming the request id.
+   */
   path?: string | undefined
   /** True in production: no error message of a 5xx reaches the client. */
   isProduction: boolean
@@ -38,7 +42,30 @@ export interface RenderedError {
   isFault: boolean
 }
 
-const PRINTABLE_PATH = /^\/[\x21-\x7e]{0,1023}$/
+/** Answers whose body depends on `Accept` (all of them: HTML page or problem) say so to caches. */
+const VARY = 'Accept'
+
+/**
+ * The problem's `instance`: the path without its query, every byte outside printable ASCII (and
+ * `"<>\`) percent-encoded, at most 1024 characters; or `urn:rampart:request:<id>` when the path
+ * is unknown or carries a malformed escape.
+ */
+export function problemInstance(path: string | undefined, requestId: string): string {
+  if (path === undefined || !path.startsWith('/')) return `urn:rampart:request:${requestId}`
+  const q = path.indexOf('?')
+  const bare = q === -1 ? path : path.slice(0, q)
+  // A malformed escape (`/%ZZ`) is what the router refused: it is not repeated back.
+  if (/%(?![0-9A-Fa-f]{2})/.test(bare)) return `urn:rampart:request:${requestId}`
+  let out = ''
+  for (const byte of Buffer.from(bare, 'utf8')) {
+    out +=
+      byte > 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x3c && byte !== 0x3e && byte !== 0x5c
+        ? String.fromCharCode(byte)
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
+    if (out.length >= 1024) break
+  }
+  return out.slice(0, 1024)
+}
 
 /**
  * Renders anything thrown as an HTML page or an `application/problem+json` body. Framework-free:
@@ -54,6 +81,7 @@ export function renderError(input: RenderInput): RenderedError {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(http.headers)) headers[name.toLowerCase()] = value
   headers['cache-control'] = 'no-store'
+  headers.vary = headers.vary === undefined ? VARY : `${headers.vary}, ${VARY}`
   const errors = http.errors === undefined ? undefined : [...http.errors]
   if (prefersHtml(input.accept)) {
     return {
@@ -76,10 +104,8 @@ export function renderError(input: RenderInput): RenderedError {
     type: http.type,
     title: http.title,
     status,
-    ...(http.detail === undefined ? {} : { detail: http.detail }),
-    ...(input.path !== undefined && PRINTABLE_PATH.test(input.path)
-      ? { instance: input.path }
-      : {}),
+    detail: http.detail ?? defaultDetail(status),
+    instance: problemInstance(input.path, input.requestId),
     request_id: input.requestId,
     ...(errors === undefined ? {} : { errors }),
   }

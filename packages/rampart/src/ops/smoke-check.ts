@@ -12,6 +12,11 @@ export interface CheckOptions {
   metricsToken?: string
   /** Name of the session cookie the CSRF check guards. Default `session`. */
   sessionCookie?: string
+  /**
+   * A path that takes POST, for the CSRF check (an unrouted path answers 404, not a CSRF 403).
+   * Default `/login`.
+   */
+  csrfPath?: string
   /** Per-request timeout. Default 5000 ms. */
   timeoutMs?: number
   /** Called after each check, for progress output. */
@@ -144,7 +149,8 @@ export async function runChecks(
   })
   await check('CSRF refusal of a cross-site POST', async () => {
     const cookie = options.sessionCookie ?? 'session'
-    const r = await call(missing, {
+    const path = options.csrfPath ?? '/login'
+    const r = await call(path, {
       method: 'POST',
       headers: {
         cookie: `${cookie}=rampart-check`,
@@ -155,11 +161,15 @@ export async function runChecks(
       },
       body: 'rampart=check',
     })
+    if (r.status === 404 || r.status === 405)
+      fail(
+        `POST ${path} is not a route here (${r.status}); pass --csrf-path <a path that takes POST>`,
+      )
     if (r.status !== 403)
       fail(
-        `expected 403 for a cross-site form POST carrying the "${cookie}" cookie, got ${r.status}`,
+        `expected 403 for a cross-site form POST to ${path} carrying the "${cookie}" cookie, got ${r.status}`,
       )
-    return `403 for a cross-site POST with the "${cookie}" cookie`
+    return `403 for a cross-site POST to ${path} with the "${cookie}" cookie`
   })
   return results
 }

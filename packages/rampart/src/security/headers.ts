@@ -102,6 +102,8 @@ const ANY_RESPONSE = new Set([
 export interface SecurityHeaders {
   readonly api: Readonly<Record<string, string>>
   readonly documentOnly: ReadonlyArray<readonly [string, string]>
+  /** The whole set of a document answer: `api` with the page CSP, plus `documentOnly`. */
+  readonly document: Readonly<Record<string, string>>
 }
 
 /** Splits helmet's header set (from `securityHeaderSet`) into its API and document parts. */
@@ -113,7 +115,41 @@ export function splitSecurityHeaders(all: Readonly<Record<string, string>>): Sec
     else documentOnly.push([name, value])
   }
   if (all['content-security-policy'] !== undefined) api['content-security-policy'] = API_CSP
-  return { api: Object.freeze(api), documentOnly: Object.freeze(documentOnly) }
+  const document = { ...api, ...Object.fromEntries(documentOnly) }
+  return {
+    api: Object.freeze(api),
+    documentOnly: Object.freeze(documentOnly),
+    document: Object.freeze(document),
+  }
+}
+
+/**
+ * THE header policy, the one place that says which security headers an answer carries: the
+ * JSON set for `application/json` and `+json` bodies (problem bodies included), the document set
+ * for everything else, whatever the status and whichever layer answered. Routed answers get it
+ * from the security hooks; answers written before or outside routing (HTTP parser errors,
+ * router rejections, `Expect: 100-continue` refusals, answers while closing) call this.
+ *
+ * @example
+ * res.writeHead(400, { ...headersFor(policy, true), 'content-type': 'application/problem+json' })
+ */
+export function headersFor(
+  headers: SecurityHeaders,
+  json: boolean,
+): Readonly<Record<string, string>> {
+  return json ? headers.api : headers.document
+}
+
+const byMode = new Map<boolean, SecurityHeaders>()
+
+/** The app-wide header set for Rampart's options in production or not (computed once each). */
+export function defaultSecurityHeaders(isProduction: boolean): SecurityHeaders {
+  let set = byMode.get(isProduction)
+  if (set === undefined) {
+    set = splitSecurityHeaders(securityHeaderSet(helmetOptions(isProduction)))
+    byMode.set(isProduction, set)
+  }
+  return set
 }
 
 // Responses repeat a handful of Content-Type strings (often the same string object): remember

@@ -5,6 +5,7 @@ export type SecurityEventKind =
   | 'rate_limited'
   | 'csrf_blocked'
   | 'sensitive_client_error'
+  | 'malformed_request'
 
 /**
  * Which security event, if any, an answer is (DESIGN §6): every 401, 403 and 429, and any

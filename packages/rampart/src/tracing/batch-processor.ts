@@ -171,7 +171,7 @@ export class CountingBatchProcessor implements SpanProcessor {
         clearTimeout(timer)
         if (result.code === ExportResultCode.SUCCESS) this.#counts.exported += batch.length
         else {
-          this.#drop('export_failed', batch.length)
+          this.#drop(isTimeout(result.error) ? 'export_timeout' : 'export_failed', batch.length)
           this.#onExportFailure(result.error)
         }
         resolve()
@@ -186,4 +186,23 @@ export class CountingBatchProcessor implements SpanProcessor {
       })
     })
   }
+}
+
+/** gRPC's status code for a call past its deadline. */
+const GRPC_DEADLINE_EXCEEDED = 4
+
+/**
+ * True when the exporter gave up because its own timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`) passed:
+ * the OTLP/HTTP exporters fail with "Request timed out", the gRPC one with DEADLINE_EXCEEDED.
+ * Such spans are dropped for a timeout, like those our own export timer gives up on.
+ */
+export function isTimeout(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false
+  const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown }
+  return (
+    code === GRPC_DEADLINE_EXCEEDED ||
+    code === 'ETIMEDOUT' ||
+    name === 'TimeoutError' ||
+    (typeof message === 'string' && /timed out|deadline exceeded/i.test(message))
+  )
 }

@@ -79,9 +79,12 @@ const stderrLog: TracingLog = {
   },
 }
 
-function protocolOf(env: NodeJS.ProcessEnv): 'http/protobuf' | 'grpc' {
+type OtlpProtocol = 'http/protobuf' | 'http/json' | 'grpc'
+
+/** The three protocols the OpenTelemetry spec lists; anything else is the default, protobuf. */
+function protocolOf(env: NodeJS.ProcessEnv): OtlpProtocol {
   const p = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? env.OTEL_EXPORTER_OTLP_PROTOCOL
-  return p === 'grpc' ? 'grpc' : 'http/protobuf'
+  return p === 'grpc' || p === 'http/json' ? p : 'http/protobuf'
 }
 
 async function createExporter(
@@ -89,21 +92,27 @@ async function createExporter(
   env: NodeJS.ProcessEnv,
 ): Promise<SpanExporter> {
   const fromEnv = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT
-  const grpc = protocolOf(env) === 'grpc'
+  const protocol = protocolOf(env)
   // The exporters read every OTEL_EXPORTER_OTLP_* variable themselves; an endpoint given as
   // an option is the traces URL (the signal path is appended only to the env variable's).
   const url =
     fromEnv === undefined && settings.endpoint !== undefined
-      ? grpc
+      ? protocol === 'grpc'
         ? settings.endpoint
         : `${settings.endpoint.replace(/\/$/, '')}/v1/traces`
       : undefined
-  if (grpc) {
+  const options = url ? { url } : {}
+  if (protocol === 'grpc') {
     const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc')
-    return new OTLPTraceExporter(url ? { url } : {})
+    return new OTLPTraceExporter(options)
+  }
+  if (protocol === 'http/json') {
+    // The SDK's JSON exporter (OTLP/HTTP with JSON bodies, as collectors and debugging tools take).
+    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http')
+    return new OTLPTraceExporter(options)
   }
   const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto')
-  return new OTLPTraceExporter(url ? { url } : {})
+  return new OTLPTraceExporter(options)
 }
 
 /**

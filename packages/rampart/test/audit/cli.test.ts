@@ -7,7 +7,14 @@ import { createAuditLog } from '../../src/audit/audit-log.js'
 import { createLogger } from '../../src/logging/logger.js'
 import { createRedactor } from '../../src/logging/redact.js'
 import { service } from '../support/services.js'
-import { AUDIT_KEY, cli, tempDir, uniqueTable } from './helpers.js'
+import {
+  AUDIT_KEY,
+  cli,
+  dropAppendOnlySql,
+  dropAuditTableSql,
+  tempDir,
+  uniqueTable,
+} from './helpers.js'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
@@ -108,6 +115,8 @@ describe('rampart backup / restore', () => {
     expect(r.code).toBe(0)
     // tamper with the backup: restore still copies it, but says the chain is broken and exits 1
     const d = new Database(`${dir}/b/audit.db`)
+    // An attacker with write access drops the append-only triggers first.
+    for (const drop of dropAppendOnlySql('sqlite', 'event_log')) d.exec(drop)
     d.prepare("update event_log set actor = 'x' where id = 2").run()
     d.close()
     const bad = await cli(['restore', `${dir}/b`, '--yes', '--db', `sqlite:${dir}-audit.db`], {
@@ -142,9 +151,7 @@ describe('rampart backup / restore', () => {
         expect(r.stdout).toMatch(/verified 20 rows/)
         expect(r.code).toBe(0)
       } finally {
-        await admin.query(
-          `drop table if exists ${table}, ${table}_migration, ${table}_migration_lock`,
-        )
+        await admin.query(dropAuditTableSql(table))
         await admin.query(`drop database if exists ${dbName}`)
         await admin.end()
       }

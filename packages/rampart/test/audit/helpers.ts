@@ -42,3 +42,21 @@ export async function cli(
   })
   return { code, stdout: out.join(''), stderr: err.join('') }
 }
+
+/** SQL removing a Postgres audit table of a test run: its tables and its append-only trigger function. */
+export function dropAuditTableSql(table: string): string {
+  return `drop table if exists ${table}, ${table}_migration, ${table}_migration_lock; drop function if exists "${table}_append_only"()`
+}
+
+/**
+ * SQL an attacker with write access to the database runs first: dropping the append-only
+ * triggers (the hash chain, not the triggers, is what detects tampering).
+ */
+export function dropAppendOnlySql(kind: 'sqlite' | 'postgres', table: string): string[] {
+  return kind === 'sqlite'
+    ? [`drop trigger if exists "${table}_no_update"`, `drop trigger if exists "${table}_no_delete"`]
+    : [
+        `drop trigger if exists "${table}_no_update_delete" on ${table}`,
+        `drop trigger if exists "${table}_no_truncate" on ${table}`,
+      ]
+}

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { service } from '../support/services.js'
-import { cli, uniqueTable } from './helpers.js'
+import { cli, dropAuditTableSql, uniqueTable } from './helpers.js'
 
 const url = service('DATABASE_URL')
 const writer = fileURLToPath(new URL('./fixtures/pg-writer.ts', import.meta.url))
@@ -60,7 +60,7 @@ describe.skipIf(!url)('three writer processes on one Postgres', () => {
       const pg = await import('pg')
       const c = new pg.default.Client({ connectionString: url })
       await c.connect()
-      await c.query(`drop table if exists ${table}, ${table}_migration, ${table}_migration_lock`)
+      await c.query(dropAuditTableSql(table))
       await c.end()
     }
   }, 60_000)

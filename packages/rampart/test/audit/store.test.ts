@@ -3,7 +3,7 @@ import { GENESIS_HASH } from '../../src/audit/canonical.js'
 import { type AuditStore, openStore } from '../../src/audit/store.js'
 import { verifyChain } from '../../src/audit/verify.js'
 import { service } from '../support/services.js'
-import { tempDir, uniqueTable } from './helpers.js'
+import { dropAuditTableSql, tempDir, uniqueTable } from './helpers.js'
 
 const key = Buffer.from('a'.repeat(32))
 const pgUrl = service('DATABASE_URL')
@@ -45,9 +45,7 @@ const stores: Array<
           const pg = await import('pg')
           const c = new pg.default.Client({ connectionString: pgUrl })
           await c.connect()
-          await c.query(
-            `drop table if exists ${table}, ${table}_migration, ${table}_migration_lock`,
-          )
+          await c.query(dropAuditTableSql(table))
           await c.end()
         },
       }

@@ -7,7 +7,14 @@ import { createLogger } from '../../src/logging/logger.js'
 import { createRedactor } from '../../src/logging/redact.js'
 import { logCapture } from '../support/log-capture.js'
 import { service } from '../support/services.js'
-import { AUDIT_KEY, cli, tempDir, uniqueTable } from './helpers.js'
+import {
+  AUDIT_KEY,
+  cli,
+  dropAppendOnlySql,
+  dropAuditTableSql,
+  tempDir,
+  uniqueTable,
+} from './helpers.js'
 
 const tmp = tempDir()
 afterAll(() => tmp.cleanup())
@@ -32,6 +39,7 @@ async function sqliteTarget(): Promise<Target> {
     async exec(text, params = []) {
       const d = new Database(file)
       try {
+        for (const drop of dropAppendOnlySql('sqlite', 'event_log')) d.exec(drop)
         const stmt = d.prepare(text.replaceAll(' T ', ' event_log '))
         if (stmt.reader) return stmt.all(...params) as Array<Record<string, unknown>>
         stmt.run(...params)
@@ -53,6 +61,7 @@ async function postgresTarget(): Promise<Target> {
     url: pgUrl as string,
     table,
     async exec(text, params = []) {
+      for (const drop of dropAppendOnlySql('postgres', table)) await client.query(drop)
       let k = 0
       const q = text.replaceAll(' T ', ` ${table} `).replace(/\?/g, () => `$${++k}`)
       const rows = (await client.query(q, params)).rows as Array<Record<string, unknown>>
@@ -60,9 +69,7 @@ async function postgresTarget(): Promise<Target> {
       return rows
     },
     async drop() {
-      await client.query(
-        `drop table if exists ${table}, ${table}_migration, ${table}_migration_lock`,
-      )
+      await client.query(dropAuditTableSql(table))
       await client.end()
     },
   }

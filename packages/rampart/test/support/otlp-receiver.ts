@@ -2,8 +2,9 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 /**
- * A local OTLP/HTTP trace receiver for tests: accepts `POST /v1/traces` with protobuf bodies,
- * keeps the raw bodies (to search for canaries) and decodes the spans. The decoder reads the
+ * A local OTLP/HTTP trace receiver for tests: accepts `POST /v1/traces` with protobuf or JSON
+ * bodies (`http/protobuf`, `http/json`), keeps the raw bodies (to search for canaries) and their
+ * content types, and decodes the spans. The decoder reads the
  * few OTLP fields tests assert on, straight from the protobuf wire format, so the test does
  * not trust the exporter's own serializer to check the exporter.
  */
@@ -23,6 +24,8 @@ export interface OtlpReceiver {
   readonly url: string
   readonly spans: ReceivedSpan[]
   readonly bodies: Buffer[]
+  /** The `Content-Type` of each export received. */
+  readonly contentTypes: string[]
   /** Milliseconds to hold each export before answering (a slow collector). */
   delayMs: number
   /** Waits until `predicate` holds over the received spans, or fails after `timeoutMs`. */
@@ -33,6 +36,7 @@ export interface OtlpReceiver {
 export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = []
   const bodies: Buffer[] = []
+  const contentTypes: string[] = []
   const state = { delayMs: 0 }
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = []
@@ -45,6 +49,13 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
           return
         }
         bodies.push(body)
+        const type = req.headers['content-type'] ?? ''
+        contentTypes.push(type)
+        if (type.startsWith('application/json')) {
+          spans.push(...decodeJsonExportRequest(body))
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+          return
+        }
         spans.push(...decodeExportRequest(body))
         res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end()
       }
@@ -58,6 +69,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${port}`,
     spans,
     bodies,
+    contentTypes,
     get delayMs() {
       return state.delayMs
     },
@@ -202,6 +214,73 @@ export function decodeExportRequest(body: Buffer): ReceivedSpan[] {
     for (const ss of scopeSpans) {
       for (const f of fields(ss)) if (f.no === 2) out.push(decodeSpan(bytes(f), service))
     }
+  }
+  return out
+}
+
+// --- OTLP/JSON (ids hex-encoded, enums as numbers, as the OTLP/HTTP spec has it) ---------------
+
+interface JsonAnyValue {
+  stringValue?: string
+  boolValue?: boolean
+  intValue?: number | string
+  doubleValue?: number
+  arrayValue?: { values?: JsonAnyValue[] }
+}
+type JsonKeyValue = { key: string; value?: JsonAnyValue }
+
+function jsonValue(v: JsonAnyValue | undefined): unknown {
+  if (v === undefined) return undefined
+  if (v.stringValue !== undefined) return v.stringValue
+  if (v.boolValue !== undefined) return v.boolValue
+  if (v.intValue !== undefined) return Number(v.intValue)
+  if (v.doubleValue !== undefined) return v.doubleValue
+  if (v.arrayValue !== undefined) return (v.arrayValue.values ?? []).map(jsonValue)
+  return undefined
+}
+
+function jsonAttributes(list: JsonKeyValue[] | undefined): Record<string, unknown> {
+  return Object.fromEntries((list ?? []).map((kv) => [kv.key, jsonValue(kv.value)]))
+}
+
+/** Decodes an OTLP/JSON ExportTraceServiceRequest. */
+export function decodeJsonExportRequest(body: Buffer): ReceivedSpan[] {
+  const request = JSON.parse(body.toString('utf8')) as {
+    resourceSpans?: Array<{
+      resource?: { attributes?: JsonKeyValue[] }
+      scopeSpans?: Array<{
+        spans?: Array<{
+          traceId: string
+          spanId: string
+          parentSpanId?: string
+          name: string
+          kind?: number
+          attributes?: JsonKeyValue[]
+          events?: Array<{ name: string; attributes?: JsonKeyValue[] }>
+          status?: { code?: number; message?: string }
+        }>
+      }>
+    }>
+  }
+  const out: ReceivedSpan[] = []
+  for (const rs of request.resourceSpans ?? []) {
+    const service = jsonAttributes(rs.resource?.attributes)['service.name']
+    for (const ss of rs.scopeSpans ?? [])
+      for (const span of ss.spans ?? [])
+        out.push({
+          traceId: span.traceId,
+          spanId: span.spanId,
+          parentSpanId: span.parentSpanId ?? '',
+          name: span.name,
+          kind: span.kind ?? 0,
+          attributes: jsonAttributes(span.attributes),
+          events: (span.events ?? []).map((e) => ({
+            name: e.name,
+            attributes: jsonAttributes(e.attributes),
+          })),
+          status: { code: span.status?.code ?? 0, message: span.status?.message ?? '' },
+          service: typeof service === 'string' ? service : undefined,
+        })
   }
   return out
 }

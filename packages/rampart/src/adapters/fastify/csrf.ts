@@ -41,6 +41,13 @@ export function readCookie(header: string | undefined, name: string): string | u
   return undefined
 }
 
+const tokenIssued = new WeakSet<FastifyRequest>()
+
+/** True once this request's answer carries a CSRF token (a page with a form): never cached. */
+export function issuedCsrfToken(request: FastifyRequest): boolean {
+  return tokenIssued.has(request)
+}
+
 type BodyKind = 'form' | 'json' | 'multipart' | 'other'
 
 function bodyKind(contentType: string | undefined): BodyKind {
@@ -90,6 +97,7 @@ export function installCsrf(app: FastifyInstance, core: Rampart): RequestGuard {
   const pending = new WeakMap<FastifyRequest, string>()
 
   app.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest, sessionId?: string) {
+    tokenIssued.add(this)
     return tokens.issue(sessionId ?? readCookie(this.headers.cookie, cookieName) ?? '')
   })
 
@@ -109,24 +117,29 @@ export function installCsrf(app: FastifyInstance, core: Rampart): RequestGuard {
   const guard: RequestGuard = (request) => {
     // The wire method decides: `_method` and `X-HTTP-Method-Override` are never consulted.
     if (SAFE_METHODS.has(request.method)) return undefined
+    // An unrouted method or path changes nothing: the not-found handler answers it (404), not
+    // a CSRF refusal that would suggest the address takes that method.
+    if (request.is404) return undefined
     const route = routeConfigOf(request) as (FastifyContextConfig & Checked) | undefined
     if (route?.csrf === false) return undefined
-    // No session cookie, no ambient authority to abuse (bearer-only API calls, anonymous posts).
     const session = readCookie(request.headers.cookie, cookieName)
-    if (session === undefined) return undefined
+    // A bearer-only API call carries no ambient authority a foreign page could borrow.
+    if (session === undefined && request.headers.authorization !== undefined) return undefined
+    // Every other unsafe request, signed in or not, must come from the service's own pages:
+    // without a session this is login CSRF (a foreign page signing the victim in as someone else).
     const origin = originCheck({
       secFetchSite: request.headers['sec-fetch-site'] as string | undefined,
       origin: request.headers.origin,
       host: request.headers.host,
     })
     if (origin !== undefined) return refuse(request, origin)
+    // No session, no token to bind: the origin check is the whole check.
+    if (session === undefined) return undefined
     const header = request.headers[CSRF_DEFAULTS.header]
     let token: unknown = single(header)
     if (header === undefined) {
       const kind = bodyKind(request.headers['content-type'])
       if (kind === 'form' || kind === 'json') {
-        // An unmatched path has no handler to change anything: it answers 404.
-        if (request.is404) return undefined
         if (route?.[BODY_CHECK] !== true) {
           if (!warnedUnchecked) {
             warnedUnchecked = true

@@ -8,8 +8,10 @@ import { installCsrf } from './csrf.js'
 import { installHealth } from './health.js'
 import { installMetrics } from './metrics.js'
 import { installRateLimit } from './ratelimit.js'
+import { installRawAnswers } from './raw-answers.js'
 import { installRequestContext } from './request-context.js'
 import { installSecurity } from './security.js'
+import { installServerAnswers } from './server-answers.js'
 import { installShutdown, type ShutdownOptions } from './shutdown.js'
 import { installSlo } from './slo.js'
 import { installTracing } from './tracing.js'
@@ -49,6 +51,8 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   // 4. security: client IP, headers, body/upload limits, error pages, security events, and
   // 5. the CSRF check, which runs in the security onRequest hook
   await installSecurity(app, core, observers, [installCsrf(app, core)])
+  // answers written before or outside routing: parser errors, router errors, 100-continue, closing
+  installServerAnswers(app, installRawAnswers(core, red), core.logger)
   // 6. rate limiting
   await installRateLimit(app, core)
   // 7. audit

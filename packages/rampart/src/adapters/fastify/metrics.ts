@@ -161,18 +161,11 @@ export function installMetrics(
       request[COUNTED] = false
       inFlight--
     },
-    onResponse(request: Timed, reply, route, seconds) {
+    onResponse(request: Timed, _reply, route, seconds, _internal, status) {
       if (request[COUNTED] !== true) return
       request[COUNTED] = false
       inFlight--
-      recordRequest(
-        red,
-        request.method,
-        route,
-        reply.statusCode,
-        seconds,
-        request.rampartContext.traceId,
-      )
+      recordRequest(red, request.method, route, status, seconds, request.rampartContext.traceId)
     },
   })
 
@@ -190,7 +183,12 @@ export function installMetrics(
     }
     const wantsOpenMetrics = (request.headers.accept ?? '').includes('application/openmetrics-text')
     const { contentType, body } = await metrics.render(wantsOpenMetrics)
-    return reply.type(contentType).header('cache-control', 'no-store').send(body)
+    // OpenMetrics or Prometheus text, by Accept: caches must key on it.
+    return reply
+      .type(contentType)
+      .header('cache-control', 'no-store')
+      .header('vary', 'Accept')
+      .send(body)
   })
   return red
 }

@@ -40,10 +40,12 @@ export interface RequestObserver {
     route: string,
     seconds: number,
     internal: boolean,
+    /** The status the answer counts as: `reply.statusCode`, or 500 for a server-side failure after the headers were sent. */
+    status: number,
   ): void
   /**
-   * When the connection closed before the response finished (the client went away, before or
-   * after sending its whole body): `onResponse` never runs for such a request.
+   * When the connection closed before the response finished because the client went away
+   * (before or after sending its whole body): `onResponse` never runs for such a request.
    */
   onAbort?(request: FastifyRequest): void
 }
@@ -53,6 +55,23 @@ export interface RequestObserver {
  * sent: nginx's "client closed request", so log pipelines that know it read it right.
  */
 export const CLIENT_CLOSED_REQUEST = 499
+
+/**
+ * Status an answer counts as when the server failed after its headers were sent (a stream that
+ * errored, a handler that threw after writing): the client saw a cut-off response, and the fault
+ * is the server's, not a client hang-up.
+ */
+const FAILED_AFTER_HEADERS = 500
+
+const failedAfterHeaders = new WeakSet<FastifyRequest>()
+
+/**
+ * Marks a request whose response the server had to cut off after its headers were sent: when its
+ * connection closes it is logged and counted as a 500, not as a 499 client hang-up.
+ */
+export function markFailedAfterHeaders(request: FastifyRequest): void {
+  failedAfterHeaders.add(request)
+}
 
 // Per-request flags live in request decorators (declared with their default, so every request
 // object has the same shape from the start) rather than in properties added later.
@@ -125,10 +144,17 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
     reply.header('x-request-id', ctx.requestId)
     for (const start of starts) start(request, reply, internal)
     // After a normal finish onResponse has marked the request; a close before that means the
-    // client went away and no response will be sent.
+    // client went away and no response will be sent, or the server cut the response off.
     reply.raw.on('close', () => {
       if (request[FINISHED] === true) return
       request[FINISHED] = true
+      if (failedAfterHeaders.has(request)) {
+        const elapsedMs = reply.elapsedTime
+        access(request, FAILED_AFTER_HEADERS, route, elapsedMs, internal)
+        for (const end of ends)
+          end(request, reply, route, elapsedMs / 1000, internal, FAILED_AFTER_HEADERS)
+        return
+      }
       access(request, CLIENT_CLOSED_REQUEST, route, reply.elapsedTime, internal)
       for (const abort of aborts) abort(request)
     })
@@ -140,8 +166,9 @@ export function installRequestContext(app: FastifyInstance, core: Rampart): Requ
     const route = request.rampartContext.route ?? routeOf(request)
     const elapsedMs = reply.elapsedTime
     const internal = request[INTERNAL] === true
-    access(request, reply.statusCode, route, elapsedMs, internal)
-    for (const end of ends) end(request, reply, route, elapsedMs / 1000, internal)
+    const status = reply.statusCode
+    access(request, status, route, elapsedMs, internal)
+    for (const end of ends) end(request, reply, route, elapsedMs / 1000, internal, status)
     done()
   })
 

@@ -11,6 +11,8 @@ export interface SecurityEventReporter {
    * (the rate limiter's names the policy and scope), so it is counted once and logged once.
    */
   count(request: FastifyRequest, kind: SecurityEventKind): void
+  /** Reports an event of an answer written outside Fastify's request lifecycle (no request object). */
+  reportAnswer(kind: SecurityEventKind, fields: Record<string, unknown>): void
   /** True once this request was reported, so the generic status-based report skips it. */
   reported(request: FastifyRequest): boolean
 }
@@ -51,6 +53,14 @@ export function securityEvents(core: Rampart): SecurityEventReporter {
           },
           `security event: ${kind}`,
         )
+      } catch {
+        // Telemetry never breaks a request.
+      }
+    },
+    reportAnswer(kind, fields) {
+      try {
+        counter.inc({ kind })
+        core.logger.warn({ event: `security.${kind}`, ...fields }, `security event: ${kind}`)
       } catch {
         // Telemetry never breaks a request.
       }

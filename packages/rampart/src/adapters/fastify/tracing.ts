@@ -53,12 +53,12 @@ export async function installTracing(
         request.rampartContext,
       )
     },
-    onResponse(request: Traced, reply: FastifyReply) {
+    onResponse(request: Traced, _reply: FastifyReply, _route, _seconds, _internal, status) {
       const span = request[SPAN]
       if (span === undefined) return
       const user = request.rampartContext.userId
       // The principal goes out only as its keyed fingerprint, never the raw id.
-      span.finish(reply.statusCode, user === undefined ? undefined : core.fingerprint(user))
+      span.finish(status, user === undefined ? undefined : core.fingerprint(user))
     },
     // The client went away before the response finished (with or without its whole body sent):
     // the span ends as aborted, so it is still exported or counted as dropped.

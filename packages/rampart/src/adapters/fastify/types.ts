@@ -26,5 +26,11 @@ declare module 'fastify' {
     csrf?: boolean
     /** 4xx answers on this route are logged as security events. */
     sensitive?: boolean
+    /**
+     * `false` lets answers to signed-in requests (a session cookie or `Authorization`) and answers
+     * setting a cookie keep their own `Cache-Control` (e.g. a static stylesheet); by default they
+     * get `Cache-Control: no-store`.
+     */
+    noStore?: boolean
   }
 }

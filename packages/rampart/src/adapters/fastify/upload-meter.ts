@@ -1,43 +1,74 @@
 import type { FastifyRequest } from 'fastify'
 import { HttpError } from '../../errors/http-error.js'
 
-const over = new WeakSet<FastifyRequest>()
+const refused = new WeakMap<FastifyRequest, HttpError>()
 
-/** True when `meterUpload` cut this request's body off at the limit. */
-export function uploadOverLimit(request: FastifyRequest): boolean {
-  return over.has(request)
+/** The refusal `watchUpload` decided for this request (413 over the limit, 400 malformed), if any. */
+export function uploadRefusal(request: FastifyRequest): HttpError | undefined {
+  return refused.get(request)
+}
+
+/** What `watchUpload` checks on a multipart body as it arrives. */
+export interface UploadWatch {
+  /** Byte cap of the whole body, for a body without a `Content-Length` (chunked). */
+  limit?: number | undefined
+  /** Structure checks (`multipartGuard`): a refusal as soon as the body breaks a rule. */
+  guard?: { write(chunk: Buffer): HttpError | undefined } | undefined
 }
 
 /**
- * Caps a streamed (chunked) multipart body at `limit` bytes, whoever reads it.
+ * Watches a multipart body as Node's HTTP parser delivers it, whoever reads it: caps a streamed
+ * (chunked) body at `limit` bytes and runs the structure `guard` over every chunk.
  *
  * `@fastify/multipart` pipes `request.raw` straight into busboy, so neither Fastify's
  * `bodyLimit` nor a `preParsing` stream applies, and busboy's limits are per file and per
  * field, not per request. Node's HTTP parser hands every body chunk to the request stream's
- * `push`; wrapping it on this one request counts bytes without changing how the stream flows.
+ * `push`; wrapping it on this one request sees the bytes without changing how the stream flows.
  *
- * Past the limit every further chunk is dropped as it arrives (memory stays flat however much
- * the client sends) and the request is marked so the error handler answers 413. A reader that
- * is already attached (it listens for `error`, as @fastify/multipart does) gets the 413 at once;
- * one that is not sees a truncated body when the message ends. The stream is never ended or
- * destroyed early: Node would treat that as an aborted request and reset the connection before
- * the 413 could be sent.
+ * Once the body is refused every further chunk is dropped as it arrives (memory stays flat
+ * however much the client sends) and the request is marked so the error handler answers with
+ * the refusal. A reader that is already attached (it listens for `error`, as @fastify/multipart
+ * does) gets the refusal at once; one that is not sees a truncated body when the message ends.
+ * The stream is never ended or destroyed early: Node would treat that as an aborted request and
+ * reset the connection before the answer could be sent (ADR 0008).
  */
-export function meterUpload(request: FastifyRequest, limit: number): void {
+export function watchUpload(request: FastifyRequest, watch: UploadWatch): void {
   const raw = request.raw
   const push = raw.push
+  const { limit, guard } = watch
   let received = 0
   let cut = false
-  raw.push = function meteredPush(chunk: unknown, encoding?: BufferEncoding): boolean {
+  const refuse = (error: HttpError) => {
+    cut = true
+    refused.set(request, error)
+    if (raw.listenerCount('error') > 0) raw.emit('error', error)
+  }
+  let checking = guard !== undefined
+  const inspect = (chunk: unknown, encoding?: BufferEncoding): HttpError | undefined => {
+    if (!checking) return undefined
+    try {
+      const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, encoding)
+      return guard?.write(bytes)
+    } catch {
+      // A fault in the checker must not break uploads: stop checking this body.
+      checking = false
+      return undefined
+    }
+  }
+  raw.push = function watchedPush(chunk: unknown, encoding?: BufferEncoding): boolean {
     if (chunk === null) return push.call(raw, null)
     if (cut) return true
     received += (chunk as { length: number }).length
-    if (received <= limit) return push.call(raw, chunk, encoding)
-    cut = true
-    over.add(request)
-    if (raw.listenerCount('error') > 0)
-      raw.emit('error', new HttpError(413, { detail: UPLOAD_TOO_LARGE }))
-    return true
+    if (limit !== undefined && received > limit) {
+      refuse(new HttpError(413, { detail: UPLOAD_TOO_LARGE }))
+      return true
+    }
+    const refusal = inspect(chunk, encoding)
+    if (refusal !== undefined) {
+      refuse(refusal)
+      return true
+    }
+    return push.call(raw, chunk, encoding)
   }
 }
 

@@ -7,7 +7,7 @@ import type { Command } from '../command.js'
 const command: Command = {
   name: 'check',
   summary: 'Post-deploy smoke test of a running service',
-  usage: `Usage: rampart check <base-url> [--metrics-token <token>] [--session-cookie <name>] [--timeout <ms>]
+  usage: `Usage: rampart check <base-url> [--metrics-token <token>] [--session-cookie <name>] [--csrf-path <path>] [--timeout <ms>]
 
 Checks a running service and prints one line per check (passed or failed, and why):
 GET /healthz, GET /readyz, the /metrics gate, 404 as problem+json and as HTML, security
@@ -16,6 +16,7 @@ headers, and that a cross-site form POST carrying the session cookie is refused 
 Options:
   --metrics-token <token>   the service's METRICS_TOKEN (then /metrics must refuse requests without it)
   --session-cookie <name>   the session cookie the CSRF check guards (default: session)
+  --csrf-path <path>        a path that takes POST, for the CSRF check (default: /login)
   --timeout <ms>            per request (default: 5000)
   -h, --help                this help
 
@@ -27,6 +28,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 bad arguments.`,
         options: {
           'metrics-token': { type: 'string' },
           'session-cookie': { type: 'string' },
+          'csrf-path': { type: 'string' },
           timeout: { type: 'string' },
         },
         allowPositionals: true,
@@ -54,6 +56,7 @@ Exit codes: 0 every check passed, 1 a check failed, 2 bad arguments.`,
       ...(values['session-cookie'] !== undefined
         ? { sessionCookie: values['session-cookie'] }
         : {}),
+      ...(values['csrf-path'] !== undefined ? { csrfPath: values['csrf-path'] } : {}),
       timeoutMs,
       onResult: (r) => io.stdout.write(`${r.ok ? 'passed' : 'FAILED'}  ${r.name}: ${r.detail}\n`),
     })

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline/promises'
 import { parseArgs } from 'node:util'
+import { createAppendOnlyFunction } from '../../audit/store.js'
 import { verifyChain } from '../../audit/verify.js'
 import { RampartError } from '../../errors/rampart-error.js'
 import { auditTarget, openExisting, TARGET_OPTIONS, TARGET_USAGE } from '../audit-target.js'
@@ -181,7 +182,11 @@ async function restore(
   const dir = await source.files()
   if (isSqlite(url))
     await restoreSqlite(join(dir, manifest.audit.file), resolve(io.cwd, sqlitePath(url)))
-  else await pgRestore(url, join(dir, manifest.audit.file))
+  else {
+    // The dump's append-only triggers call a function pg_dump --table does not copy.
+    await createAppendOnlyFunction(url, manifest.audit.table)
+    await pgRestore(url, join(dir, manifest.audit.file))
+  }
   if (manifest.app) {
     if (isSqlite(appUrl))
       await restoreSqlite(join(dir, manifest.app.file), resolve(io.cwd, sqlitePath(appUrl)))
