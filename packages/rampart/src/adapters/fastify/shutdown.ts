@@ -7,7 +7,8 @@ export interface ShutdownOptions {
   signals?: NodeJS.Signals[] | false
   /**
    * How long `/readyz` answers 503 while the app still serves, before it stops accepting, so a
-   * load balancer can take it out of rotation. Default: 0 (set ~5000 behind Kubernetes).
+   * load balancer can take it out of rotation. Default: `SHUTDOWN_DELAY_S` (5 s in production,
+   * 0 otherwise).
    */
   preStopDelayMs?: number
   /** In-flight requests get this long to finish before connections are cut. Default: 10000. */
@@ -30,7 +31,7 @@ export function installShutdown(
   const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[])
   if (signals === false) return
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000
-  const preStopDelayMs = options.preStopDelayMs ?? 0
+  const preStopDelayMs = options.preStopDelayMs ?? core.config.shutdownDelayMs
   const exit = options.exit ?? true
   let started = false
 
@@ -38,9 +39,17 @@ export function installShutdown(
     if (started) return
     started = true
     const { logger, health } = core
-    logger.info({ event: 'service.stopping', signal, drain_timeout_ms: drainTimeoutMs })
+    logger.info({
+      event: 'service.stopping',
+      signal,
+      shutdown_delay_ms: preStopDelayMs,
+      drain_timeout_ms: drainTimeoutMs,
+    })
     health.startDraining()
+    // Still serving (new connections too) while /readyz answers 503: the load balancer takes
+    // this replica out of rotation before any connection is refused.
     if (preStopDelayMs > 0) await new Promise((r) => setTimeout(r, preStopDelayMs))
+    logger.info({ event: 'service.draining' }, 'listener closed; finishing in-flight requests')
     let timedOut = false
     const timer = setTimeout(() => {
       timedOut = true
