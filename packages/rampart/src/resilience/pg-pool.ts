@@ -114,18 +114,22 @@ export async function createPgPool(options: PgPoolOptions): Promise<Pool> {
     keepAlive: true,
     ...options.pool,
   })
+  /** A call failed: an outage starts when it says the database is unavailable. */
   const failed = (err: unknown): void => {
     markUnavailable(err)
     if (isUnavailableError(err)) outage?.failed(err)
   }
+  // A connection dying is heard but is not itself an outage: only calls that fail are (a
+  // connection dropped after a timeout would otherwise restart an outage that just ended).
+  const heard = (): void => {}
   // Idle clients: the pool removes the broken one and emits here.
-  pool.on('error', failed)
+  pool.on('error', heard)
   pool.on('connect', (raw) => {
     const client = raw as WatchedClient
     if (client[WATCHED]) return
     Object.defineProperty(client, WATCHED, { value: true })
     // Checked-out clients: pg emits `error` on them too, and the pool listens only while idle.
-    client.on('error', failed)
+    client.on('error', heard)
     const query = client.query.bind(client) as (...args: unknown[]) => unknown
     ;(client as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
       const result = query(...args)
