@@ -171,6 +171,22 @@ function migrations(kind: 'sqlite' | 'postgres', table: string): Record<string, 
   }
 }
 
+/** SQLite errors of a migration racing another process: a lock held, or a row it just added. */
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return (
+    typeof code === 'string' &&
+    (code.startsWith('SQLITE_BUSY') ||
+      code.startsWith('SQLITE_LOCKED') ||
+      code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+      code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+  )
+}
+
+function busyTimeoutOf(db: Database.Database): number {
+  return Number(db.pragma('busy_timeout', { simple: true })) || 5000
+}
+
 class KyselyStore implements AuditStore {
   readonly kind: 'sqlite' | 'postgres'
   readonly #db: Kysely<Schema>
@@ -209,7 +225,18 @@ class KyselyStore implements AuditStore {
       migrationLockTableName: `${this.#table}_migration_lock`,
       ...(schema ? { migrationTableSchema: schema } : {}),
     })
-    const { error } = await migrator.migrateToLatest()
+    // SQLite: several processes creating the schema at once race in Kysely's migrator: two run
+    // the same migration and the second one's bookkeeping row is refused (UNIQUE constraint),
+    // or a deferred transaction's read lock cannot become a write lock (SQLITE_BUSY at once:
+    // SQLite skips the busy handler there to avoid a deadlock). Every statement is CREATE …
+    // IF NOT EXISTS, so trying again after a short random pause is safe, and the next attempt
+    // finds the migration recorded.
+    const giveUpAt = Date.now() + (this.#raw ? busyTimeoutOf(this.#raw) : 0)
+    let { error } = await migrator.migrateToLatest()
+    for (let attempt = 1; error && this.#raw && isBusy(error) && Date.now() < giveUpAt; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(200, 10 * attempt) + Math.random() * 20))
+      ;({ error } = await migrator.migrateToLatest())
+    }
     if (error) {
       throw new RampartError(
         'ERR_RAMPART_AUDIT',

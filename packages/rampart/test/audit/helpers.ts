@@ -87,3 +87,15 @@ export function startWriter(db: string, table: string, count: number, gate?: 'op
   )
   return { child, done, ready }
 }
+
+/** Waits until every writer waits for "go" (or one exited), releases them together, and resolves with their results. */
+export async function releaseTogether(
+  writers: ReadonlyArray<ReturnType<typeof startWriter>>,
+): Promise<Array<{ ok: number }>> {
+  await Promise.race([
+    Promise.all(writers.map((w) => w.ready)),
+    Promise.all(writers.map((w) => w.done)),
+  ])
+  for (const w of writers) w.child.stdin.end('go\n')
+  return Promise.all(writers.map((w) => w.done))
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { service } from '../support/services.js'
-import { cli, startWriter, uniqueTable } from './helpers.js'
+import { cli, releaseTogether, startWriter, uniqueTable } from './helpers.js'
 
 const url = service('DATABASE_URL')
 
@@ -11,12 +11,7 @@ describe.skipIf(!url)('three writer processes on one Postgres', () => {
     const writers = counts.map((c) => startWriter(url as string, table, c))
     try {
       // Let all three boot (and race the migrations), then release them together.
-      await Promise.race([
-        Promise.all(writers.map((w) => w.ready)),
-        Promise.all(writers.map((w) => w.done)),
-      ])
-      for (const w of writers) w.child.stdin.end('go\n')
-      const results = await Promise.all(writers.map((w) => w.done))
+      const results = await releaseTogether(writers)
       expect(results.map((r) => r.ok)).toEqual(counts)
       const r = await cli(['audit', 'verify', '--db', url as string, '--table', table])
       expect(r.stderr).toBe('')
