@@ -57,7 +57,7 @@ describe.skipIf(!url)(
       const waiting: string[] = []
       await Promise.all(
         Array.from({ length: 8 }, async (_, w) => {
-          for (let i = 0; i < 20; i++) {
+          for (let i = 0; i < 30; i++) {
             const r = at(w + i)
             const created = await call(`${r.url}/api/v1/requests`, researcher, 'POST', {
               title: `fault ${w}-${i}`,
@@ -76,7 +76,7 @@ describe.skipIf(!url)(
         }),
       )
 
-      // Load: 4 workers approving (audited writes) and reading, round-robin over the replicas.
+      // Load: 6 workers approving (audited writes) and reading, round-robin over the replicas.
       const decisions: Array<{ id: string; status: number; sent: number; at: number }> = []
       let running = true
       let n = 0
@@ -90,12 +90,13 @@ describe.skipIf(!url)(
         decisions.push({ id, status: res.status, sent, at: Date.now() })
         return res
       }
-      const workers = Array.from({ length: 4 }, async () => {
+      const workers = Array.from({ length: 6 }, async () => {
         while (running) {
           const r = at(n++)
-          await approve(r)
+          // A few requests stay for the probes below.
+          if (waiting.length > 20) await approve(r)
           await call(`${r.url}/api/v1/requests`, checker).catch(() => undefined)
-          await new Promise((resolve) => setTimeout(resolve, 150))
+          await new Promise((resolve) => setTimeout(resolve, 200))
         }
       })
       const allReady = async () =>
@@ -109,6 +110,8 @@ describe.skipIf(!url)(
       const cutAt = Date.now()
       await until(async () => decisions.some((d) => d.at > cutAt && d.status === 503), 10_000)
       expect(Date.now() - cutAt).toBeLessThan(10_000)
+      // The outage lasts a while, under load.
+      await new Promise((resolve) => setTimeout(resolve, 2_000))
       const probe = await approve(at(0))
       expect(probe?.status).toBe(503)
       expect(probe?.headers.get('retry-after')).toBe('5')
@@ -151,16 +154,6 @@ describe.skipIf(!url)(
       // One log line per outage of each dependency, and the counter agrees.
       for (const r of replicas) {
         const down = r.lines().filter((l) => l.event === 'dependency.unavailable')
-        if (down.length > 4)
-          console.log(
-            r
-              .lines()
-              .filter((l) => String(l.event).startsWith('dependency.'))
-              .map(
-                (l) =>
-                  `${l.time} ${l.event} ${l.dependency} ${JSON.stringify(l.err ?? '').slice(0, 150)}`,
-              ),
-          )
         expect(down.length).toBeGreaterThan(0)
         expect(down.length).toBeLessThanOrEqual(4)
         const metrics = (await call(`${r.url}/metrics`, undefined)).text

@@ -136,6 +136,7 @@ export function createAuditLog(deps: AuditDeps, options: AuditOptions = {}): Aud
       const batch = pending.slice(0, opts.maxBatch)
       pending = pending.slice(batch.length)
       let written: AuditRow[]
+      const started = performance.now()
       try {
         const store = await getStore()
         written = await store.append(batch.map((p) => p.row))
@@ -158,7 +159,7 @@ export function createAuditLog(deps: AuditDeps, options: AuditOptions = {}): Aud
         for (const p of batch) p.reject(e)
         continue
       }
-      outage.succeeded()
+      outage.succeeded(started)
       const before = lastId
       for (let i = 0; i < batch.length; i++) {
         const row = written[i] as AuditRow

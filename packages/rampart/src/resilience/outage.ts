@@ -13,8 +13,12 @@ export interface OutageTracker {
   readonly down: boolean
   /** Reports a failed call; returns true when it started an outage (the caller may log more). */
   failed(err: unknown): boolean
-  /** Reports a call that worked. Cheap: one comparison while up. */
-  succeeded(): void
+  /**
+   * Reports a call that worked, started at `startedAt` (`performance.now()`). A call started
+   * before the outage began does not end it: at the moment a connection is cut, answers already
+   * on their way still arrive among the errors. Cheap: one comparison while up.
+   */
+  succeeded(startedAt?: number): void
 }
 
 /** What a tracker needs from the core (`Rampart` satisfies it). */
@@ -52,7 +56,7 @@ export function trackOutage(deps: OutageDeps, dependency: string): OutageTracker
     },
     failed(err) {
       if (since !== 0) return false
-      since = Date.now()
+      since = performance.now()
       try {
         outages?.inc({ dependency })
       } catch {
@@ -64,12 +68,12 @@ export function trackOutage(deps: OutageDeps, dependency: string): OutageTracker
       )
       return true
     },
-    succeeded() {
-      if (since === 0) return
-      const downMs = Date.now() - since
+    succeeded(startedAt) {
+      if (since === 0 || (startedAt !== undefined && startedAt < since)) return
+      const downMs = performance.now() - since
       since = 0
       logger.info(
-        { event: 'dependency.recovered', dependency, down_ms: downMs },
+        { event: 'dependency.recovered', dependency, down_ms: Math.round(downMs) },
         `${dependency} answers again after ${Math.round(downMs / 1000)} s`,
       )
     },

@@ -132,11 +132,12 @@ export async function createPgPool(options: PgPoolOptions): Promise<Pool> {
     client.on('error', heard)
     const query = client.query.bind(client) as (...args: unknown[]) => unknown
     ;(client as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const started = performance.now()
       const result = query(...args)
       if (!(result instanceof Promise)) return result
       return result.then(
         (value) => {
-          outage?.succeeded()
+          outage?.succeeded(started)
           return value
         },
         (err: unknown) => {
