@@ -1,19 +1,10 @@
 import { createMetrics, isUnavailableError, toHttpError, trackOutage } from 'rampart'
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../../src/logging/logger.js'
-import { createRedactor } from '../../src/logging/redact.js'
-import { logCapture } from '../support/log-capture.js'
+import { capturedLogger } from '../support/log-capture.js'
 
 describe('trackOutage', () => {
   it('one log line and one count per outage; a call started before the outage does not end it', async () => {
-    const logs = logCapture()
-    const logger = createLogger({
-      service: 'outage',
-      level: 'info',
-      format: 'json',
-      redactor: createRedactor([]),
-      destination: logs.stream,
-    })
+    const { logger, logs } = capturedLogger()
     const metrics = createMetrics({ defaultMetrics: false })
     const outage = trackOutage({ logger, metrics }, 'database')
     const before = performance.now()

@@ -3,17 +3,10 @@ import { createLogger } from '../../src/logging/logger.js'
 import { createRedactor } from '../../src/logging/redact.js'
 import { createMetrics } from '../../src/metrics/registry.js'
 import { createRateLimiter, type LimitOutcome, type Store } from '../../src/ratelimit/index.js'
-import { logCapture } from '../support/log-capture.js'
+import { capturedLogger } from '../support/log-capture.js'
 
 function setup(store: Store, onStoreError: 'open' | 'closed') {
-  const logs = logCapture()
-  const logger = createLogger({
-    service: 'limiter-test',
-    level: 'info',
-    format: 'json',
-    redactor: createRedactor([]),
-    destination: logs.stream,
-  })
+  const { logger, logs } = capturedLogger()
   let t = 1_000_000
   const clock = {
     now: () => t,

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '../../src/logging/logger.js'
-import { createRedactor } from '../../src/logging/redact.js'
 import { createMetrics } from '../../src/metrics/registry.js'
 import { StoreDeadline } from '../../src/ratelimit/deadline.js'
 import { createRateLimiter, MemoryStore, type Store } from '../../src/ratelimit/index.js'
+import { capturedLogger } from '../support/log-capture.js'
 
 /** A shared exact store whose answers arrive `delay.ms` late. */
 function slowStore(delay: { ms: number }): Store {
@@ -24,12 +23,7 @@ async function limiterOn(store: Store) {
     policies: { auth: { perMinute: 3 }, read: { perMinute: 3 } },
     store,
     storeTimeoutMs: 200,
-    logger: createLogger({
-      service: 'slow-store',
-      level: 'silent',
-      format: 'json',
-      redactor: createRedactor([]),
-    }),
+    logger: capturedLogger('silent').logger,
     metrics,
   })
   const hit = async (policy: 'auth' | 'read', ip = '192.0.2.9') =>
