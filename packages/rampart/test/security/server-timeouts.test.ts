@@ -96,6 +96,23 @@ describe('server timeouts (set small: 2 s each)', () => {
     expect(app.server.keepAliveTimeout).toBe(5_000)
   })
 
+  it('a serverFactory server and Fastify factory timeouts get the configured values too', async () => {
+    app = Fastify({
+      requestTimeout: 0,
+      keepAliveTimeout: 72_000,
+      serverFactory: (handler) => createServer(handler),
+    })
+    await app.register(rampart, {
+      nodeEnv: 'test',
+      logLevel: 'silent',
+      timeouts: { requestS: 20, keepAliveS: 3, headersS: 8 },
+    })
+    await app.ready()
+    expect(app.server.requestTimeout).toBe(20_000)
+    expect(app.server.headersTimeout).toBe(8_000)
+    expect(app.server.keepAliveTimeout).toBe(3_000)
+  })
+
   it('applyServerTimeouts covers a server Rampart did not create', async () => {
     const server = createServer((req, res) => {
       req.resume()
