@@ -194,7 +194,7 @@ export async function createRateLimiter(options: RateLimiterOptions): Promise<Ra
         suppressed: errorLog.suppressed,
         on_store_error: onStoreError,
       },
-      'rate-limit store failed; credential policies answer 503, the others count in this process',
+      'rate-limit store failed; fail-closed policies (credential ones) answer 503, the others count in this process',
     )
     errorLog.lastAt = now
     errorLog.suppressed = 0

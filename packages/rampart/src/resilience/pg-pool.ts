@@ -102,13 +102,18 @@ export async function createPgPool(options: PgPoolOptions): Promise<Pool> {
   }
   const queryTimeoutMs = options.queryTimeoutMs ?? 5000
   const { outage } = options
+  if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema))
+    throw new RampartError(
+      'ERR_RAMPART_CONFIG',
+      `database schema: got "${options.schema}"; expected a lower-case SQL identifier`,
+    )
   const searchPath = options.schema ? ` -c search_path=${options.schema}` : ''
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? queryTimeoutMs,
-    // The client gives up after this long with no answer; the server slightly later, so a slow
-    // statement is normally cancelled by the server (a clean error, the connection kept).
+    // The server cancels a statement after queryTimeoutMs (a clean error, the connection
+    // kept); the client gives up 500 ms later, which only happens when nothing answers at all.
     query_timeout: queryTimeoutMs + 500,
     options: `-c statement_timeout=${queryTimeoutMs}${searchPath}`,
     keepAlive: true,
