@@ -6,7 +6,8 @@ import multipart from '@fastify/multipart'
 import { Eta } from 'eta'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { type Kysely, sql } from 'kysely'
-import rampart, { csrfField, frameworkErrors, type RampartOptions } from 'rampart/fastify'
+import { trackOutage } from 'rampart'
+import rampart, { csrfField, frameworkErrors, type RampartFastifyOptions } from 'rampart/fastify'
 import sloConfig from '../rampart.config.js'
 import { installAuthentication } from './auth/authenticate.js'
 import { SESSION_COOKIE } from './auth/sessions.js'
@@ -25,8 +26,8 @@ function csrfFor(request: FastifyRequest): { csrf: string; csrfToken: string } {
   return { csrfToken, csrf: csrfField({ csrfToken: () => csrfToken }) }
 }
 
-/** Options of `buildApp`: Rampart's, plus airlock's own. */
-export interface AirlockOptions extends RampartOptions {
+/** Options of `buildApp`: Rampart's (graceful shutdown included), plus airlock's own. */
+export interface AirlockOptions extends RampartFastifyOptions {
   /** `sqlite:<path>` or `postgres://…`. Default: `DATABASE_URL`, else `sqlite:<dataDir>/airlock.db`. */
   databaseUrl?: string
   /** Postgres only: schema to create and use. Default: the server's `search_path`. */
@@ -83,6 +84,8 @@ export async function buildApp(
   const db = await openDatabase({
     url: databaseUrl,
     ...(databaseSchema ? { schema: databaseSchema } : {}),
+    queryTimeoutMs: config.dbQueryTimeoutMs,
+    outage: trackOutage(core, 'database'),
   })
   app.addHook('onClose', async () => {
     await db.destroy()

@@ -82,9 +82,16 @@ export {
   WINDOW_MS,
   type WindowSpec,
 } from './ratelimit/index.js'
+export {
+  type OutageDeps,
+  type OutageTracker,
+  trackOutage,
+} from './resilience/outage.js'
+export { createPgPool, isUnavailableError, type PgPoolOptions } from './resilience/pg-pool.js'
 export { type ClientIpResolver, createClientIpResolver } from './security/client-ip.js'
 export { JsonTooDeepError, jsonDepthGuard, MAX_JSON_DEPTH } from './security/json-depth.js'
 export { type MultipartLimits, type RampartLimits, resolveLimits } from './security/limits.js'
+export { applyServerTimeouts, type ServerTimeouts } from './security/server-timeouts.js'
 export {
   defineConfig,
   generateDashboard,

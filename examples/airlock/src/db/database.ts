@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import SQLite from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely'
-import pg from 'pg'
+import { createPgPool, type OutageTracker } from 'rampart'
 import { migrate } from './migrations.js'
 import type { Database } from './schema.js'
 
@@ -11,6 +11,10 @@ export interface DatabaseSettings {
   url: string
   /** Postgres only: a schema to create and use (tests use one per run on a shared server). */
   schema?: string
+  /** Postgres only: bound of every query in ms (Rampart's `DB_QUERY_TIMEOUT_S`). Default 5000. */
+  queryTimeoutMs?: number
+  /** Postgres only: told of a lost database and its return (one log line per outage). */
+  outage?: OutageTracker
 }
 
 /** A display form of the URL with any password removed, for logs. */
@@ -45,10 +49,14 @@ export async function openDatabase(settings: DatabaseSettings): Promise<Kysely<D
   } else if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
       throw new Error(`database schema "${schema}" must be a lower-case SQL identifier`)
-    const pool = new pg.Pool({
-      connectionString: url,
+    // Rampart's pool: a lost or frozen database fails queries (503) instead of the process,
+    // and the pool reconnects on its own once it is back.
+    const pool = await createPgPool({
+      url,
       max: 10,
-      ...(schema ? { options: `-c search_path=${schema}` } : {}),
+      ...(schema ? { schema } : {}),
+      ...(settings.queryTimeoutMs ? { queryTimeoutMs: settings.queryTimeoutMs } : {}),
+      ...(settings.outage ? { outage: settings.outage } : {}),
     })
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
     if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(db)

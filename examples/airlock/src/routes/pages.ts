@@ -16,7 +16,9 @@ export function pageRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get('/', async (request, reply) => reply.redirect(request.user ? '/requests' : '/login', 303))
 
-  app.get('/login', { config: { rateLimit: 'auth' } }, async (request, reply) => {
+  // Showing the form checks no credential: a read, which keeps working while the limiter's
+  // store is down (the credential policy `auth` then refuses the POST).
+  app.get('/login', { config: { rateLimit: 'read' } }, async (request, reply) => {
     if (request.user && request.authMethod === 'session') return reply.redirect('/requests', 303)
     return render(request, reply, 'login', { title: 'Sign in', demo: deps.showDemoLogins })
   })

@@ -3,6 +3,7 @@ import { RampartError } from '../errors/rampart-error.js'
 import type { Logger } from '../logging/logger.js'
 import type { Redactor } from '../logging/redact.js'
 import type { RampartMetrics } from '../metrics/registry.js'
+import { trackOutage } from '../resilience/outage.js'
 import { type AuditRow, canonicalJson, signCheckpoint } from './canonical.js'
 import { type AuditOptions, type ResolvedAuditOptions, resolveAuditOptions } from './options.js'
 import { type AuditStore, describeDb, openStore, type UnchainedRow } from './store.js'
@@ -49,7 +50,11 @@ export interface AuditLog {
 
 /** What the audit log needs from the core; `Rampart` satisfies it. */
 export interface AuditDeps {
-  readonly config: { readonly audit: { readonly db: string; readonly key: Buffer } }
+  readonly config: {
+    readonly audit: { readonly db: string; readonly key: Buffer }
+    /** Bound of every Postgres query (`DB_QUERY_TIMEOUT_S`). Default 5000. */
+    readonly dbQueryTimeoutMs?: number
+  }
   readonly logger: Logger
   readonly redactor: Redactor
   readonly fingerprint: (value: string) => string
@@ -82,6 +87,8 @@ export function createAuditLog(deps: AuditDeps, options: AuditOptions = {}): Aud
     help: 'Audit rows appended (committed), by action',
     labelNames: ['action'] as const,
   })
+  // A database that is down is one `dependency.unavailable` line and one counted outage.
+  const outage = trackOutage(deps, 'audit-db')
   let storePromise: Promise<AuditStore> | undefined
   let pending: Pending[] = []
   let draining = false
@@ -97,6 +104,8 @@ export function createAuditLog(deps: AuditDeps, options: AuditOptions = {}): Aud
         key,
         table: opts.table,
         busyTimeoutMs: opts.busyTimeoutMs,
+        queryTimeoutMs: deps.config.dbQueryTimeoutMs ?? 5000,
+        outage,
       })
       try {
         await store.migrate()
@@ -127,19 +136,21 @@ export function createAuditLog(deps: AuditDeps, options: AuditOptions = {}): Aud
       const batch = pending.slice(0, opts.maxBatch)
       pending = pending.slice(batch.length)
       let written: AuditRow[]
+      const started = performance.now()
       try {
         const store = await getStore()
         written = await store.append(batch.map((p) => p.row))
       } catch (err) {
-        logger.error(
-          {
-            event: 'audit.write_failed',
-            rows: batch.length,
-            db: describeDb(deps.config.audit.db),
-            err,
-          },
-          'audit rows could not be written',
-        )
+        // The first failure of an outage at error level; the rest of it at debug (each
+        // request is refused with 503 and has its access line).
+        const line = {
+          event: 'audit.write_failed',
+          rows: batch.length,
+          db: describeDb(deps.config.audit.db),
+          err,
+        }
+        if (outage.failed(err)) logger.error(line, 'audit rows could not be written')
+        else logger.debug(line, 'audit rows could not be written')
         const e = new RampartError(
           'ERR_RAMPART_AUDIT',
           `audit row could not be written: ${(err as Error).message}`,
@@ -148,6 +159,7 @@ export function createAuditLog(deps: AuditDeps, options: AuditOptions = {}): Aud
         for (const p of batch) p.reject(e)
         continue
       }
+      outage.succeeded(started)
       const before = lastId
       for (let i = 0; i < batch.length; i++) {
         const row = written[i] as AuditRow

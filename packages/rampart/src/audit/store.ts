@@ -10,6 +10,8 @@ import {
   sql,
 } from 'kysely'
 import { RampartError } from '../errors/rampart-error.js'
+import type { OutageTracker } from '../resilience/outage.js'
+import { createPgPool } from '../resilience/pg-pool.js'
 import { type AuditRow, GENESIS_HASH, rowHash } from './canonical.js'
 
 /** A row before it is chained: everything but `id`, `prev_hash` and `hash`. */
@@ -64,6 +66,10 @@ export interface StoreOptions {
   busyTimeoutMs?: number
   /** SQLite only: fail instead of creating a missing file (the CLI reads existing logs). */
   mustExist?: boolean
+  /** Postgres only: bound of every query in ms (`DB_QUERY_TIMEOUT_S`). Default 5000. */
+  queryTimeoutMs?: number
+  /** Postgres only: told of lost connections and recoveries (one log line per outage). */
+  outage?: OutageTracker
 }
 
 /** Redacts credentials from a database URL for messages. */
@@ -94,11 +100,13 @@ export async function openStore(options: StoreOptions): Promise<AuditStore> {
         { cause: err },
       )
     }
+    // The busy timeout first: switching to WAL takes a lock that another process opening the
+    // same new file may hold, and without the timeout that fails at once (SQLITE_BUSY).
+    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
     // WAL lets readers (verify, tail, export, backup) run beside the writer; synchronous=FULL
     // makes every commit durable before append() resolves.
     db.pragma('journal_mode = WAL')
     db.pragma('synchronous = FULL')
-    db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`)
     const store = new KyselyStore(
       'sqlite',
       new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) }),
@@ -109,14 +117,14 @@ export async function openStore(options: StoreOptions): Promise<AuditStore> {
     return store
   }
   if (/^postgres(ql)?:\/\//.test(options.url)) {
-    const { default: pg } = await import('pg')
-    const pool = new pg.Pool({
-      connectionString: options.url,
+    // Errors on idle and checked-out clients are handled, queries bounded, and a lost database
+    // is one outage, not a crash (see createPgPool).
+    const pool = await createPgPool({
+      url: options.url,
       max: 4,
-      connectionTimeoutMillis: 5000,
+      queryTimeoutMs: options.queryTimeoutMs ?? 5000,
+      ...(options.outage ? { outage: options.outage } : {}),
     })
-    // An idle client losing its connection must not crash the process; the next query reports it.
-    pool.on('error', () => {})
     return new KyselyStore(
       'postgres',
       new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }),
@@ -196,6 +204,22 @@ export function appendOnlySql(kind: 'sqlite' | 'postgres', table: string): strin
   ]
 }
 
+/** SQLite errors of a migration racing another process: a lock held, or a row it just added. */
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return (
+    typeof code === 'string' &&
+    (code.startsWith('SQLITE_BUSY') ||
+      code.startsWith('SQLITE_LOCKED') ||
+      code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+      code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+  )
+}
+
+function busyTimeoutOf(db: Database.Database): number {
+  return Number(db.pragma('busy_timeout', { simple: true })) || 5000
+}
+
 class KyselyStore implements AuditStore {
   readonly kind: 'sqlite' | 'postgres'
   readonly #db: Kysely<Schema>
@@ -234,7 +258,18 @@ class KyselyStore implements AuditStore {
       migrationLockTableName: `${this.#table}_migration_lock`,
       ...(schema ? { migrationTableSchema: schema } : {}),
     })
-    const { error } = await migrator.migrateToLatest()
+    // SQLite: several processes creating the schema at once race in Kysely's migrator: two run
+    // the same migration and the second one's bookkeeping row is refused (UNIQUE constraint),
+    // or a deferred transaction's read lock cannot become a write lock (SQLITE_BUSY at once:
+    // SQLite skips the busy handler there to avoid a deadlock). Every statement is CREATE …
+    // IF NOT EXISTS, so trying again after a short random pause is safe, and the next attempt
+    // finds the migration recorded.
+    const giveUpAt = Date.now() + (this.#raw ? busyTimeoutOf(this.#raw) : 0)
+    let { error } = await migrator.migrateToLatest()
+    for (let attempt = 1; error && this.#raw && isBusy(error) && Date.now() < giveUpAt; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(200, 10 * attempt) + Math.random() * 20))
+      ;({ error } = await migrator.migrateToLatest())
+    }
     if (error) {
       throw new RampartError(
         'ERR_RAMPART_AUDIT',

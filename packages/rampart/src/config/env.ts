@@ -49,6 +49,14 @@ export const wholeNumber = (max: number) =>
     .transform(Number)
     .refine((n) => n >= 1 && n <= max, `a whole number from 1 to ${max}`)
 
+/** Whole seconds from `min` to `max` (0 allowed when `min` is 0: "off" or "none"). */
+export const secondsText = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `a whole number of seconds from ${min} to ${max}`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `a whole number of seconds from ${min} to ${max}`)
+
 export const secretText = z
   .string()
   .refine((s) => Buffer.byteLength(s) >= 32, 'at least 32 bytes (try: openssl rand -hex 32)')
@@ -139,6 +147,12 @@ export const envSchema = z.object({
     z.string().regex(/^(memory|rediss?:\/\/.+)$/, 'memory or a redis:// URL'),
   ),
   RATE_LIMIT_ON_STORE_ERROR: choice(['open', 'closed']),
+  RATE_LIMIT_STORE_TIMEOUT_MS: optional(wholeNumber(60_000)),
+  DB_QUERY_TIMEOUT_S: optional(secondsText(1, 3600)),
+  REQUEST_TIMEOUT_S: optional(secondsText(0, 3600)),
+  KEEP_ALIVE_TIMEOUT_S: optional(secondsText(0, 3600)),
+  HEADERS_TIMEOUT_S: optional(secondsText(0, 3600)),
+  SHUTDOWN_DELAY_S: optional(secondsText(0, 600)),
   MAX_UPLOAD_MB: optional(wholeNumber(1_048_576)),
   MAX_BODY_KB: optional(wholeNumber(1_048_576)),
   AUDIT_DB: optional(dbUrl),

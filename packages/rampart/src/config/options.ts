@@ -9,10 +9,36 @@ import type { SloConfig } from '../slo/options.js'
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/** What a rate-limit key function sees of a request (`RateLimitPolicyOptions.key`). */
+export interface RateLimitKeyRequest {
+  /** The bound principal (`bindUser`), if any. */
+  readonly userId: string | undefined
+  /** The client address (after `TRUSTED_PROXIES`). */
+  readonly clientIp: string | undefined
+  /** The route's parameters (`/users/:username/password` → `{ username }`). */
+  readonly params: Readonly<Record<string, string | undefined>>
+}
+
 /** A named rate-limit policy: how many requests one key may make per minute. */
 export interface RateLimitPolicyOptions {
   /** Requests allowed per rolling 60 s window. */
   perMinute: number
+  /**
+   * A credential policy guards password or token checks: it fails closed whatever
+   * `RATE_LIMIT_ON_STORE_ERROR` says, and by default keys on the client address (plus the
+   * target account), never on the caller's own principal. Default: true for `auth`.
+   */
+  credential?: boolean
+  /** This policy's store-error mode. Default: `closed` for credential policies, else `rateLimit.onStoreError`. */
+  onStoreError?: 'open' | 'closed'
+  /**
+   * Whom a request is counted against: `principal` (the bound user, else the address), `ip`
+   * (the address, with the route's `accountParam` when it has one), or a function returning
+   * any string (hashed before use). Default: `ip` for credential policies, else `principal`.
+   */
+  key?: 'principal' | 'ip' | ((request: RateLimitKeyRequest) => string)
+  /** With `key: 'ip'`: the route parameter naming the target account. Default: `username`. */
+  accountParam?: string
 }
 
 /**
@@ -50,8 +76,10 @@ export interface RampartOptions {
   rateLimit?: {
     /** `memory` or a `redis://` URL. Default: `RATE_LIMIT_STORE`, else `memory`. */
     store?: string
-    /** Default: `RATE_LIMIT_ON_STORE_ERROR`, else `open`. */
+    /** Default: `RATE_LIMIT_ON_STORE_ERROR`, else `open`. Credential policies are always `closed` unless they set their own. */
     onStoreError?: 'open' | 'closed'
+    /** Longest wait for the store's answer, in ms (the deadline adapts below it). Default: `RATE_LIMIT_STORE_TIMEOUT_MS`, else 1000. */
+    storeTimeoutMs?: number
     /** Extra or overridden policies. `RATE_LIMIT_<NAME>_PER_MINUTE` still wins over the built-in defaults. */
     policies?: Record<string, RateLimitPolicyOptions>
   }
@@ -65,6 +93,16 @@ export interface RampartOptions {
     /** Key for the hash chain. Default: `AUDIT_KEY`, else derived from the secret key. */
     key?: string
   }
+  /** Bound of every database query in seconds (audit pool, `createPgPool`). Default: `DB_QUERY_TIMEOUT_S`, else 5. */
+  dbQueryTimeoutS?: number
+  /**
+   * HTTP server timeouts in seconds (0 turns one off): the whole request, headers and body
+   * (`REQUEST_TIMEOUT_S`, else 30); an idle keep-alive connection (`KEEP_ALIVE_TIMEOUT_S`,
+   * else 5); the request headers (`HEADERS_TIMEOUT_S`, else 10).
+   */
+  timeouts?: { requestS?: number; keepAliveS?: number; headersS?: number }
+  /** Seconds `/readyz` answers 503 before the listener closes on SIGTERM. Default: `SHUTDOWN_DELAY_S`, else 5 in production and 0 otherwise. */
+  shutdownDelayS?: number
   /** Tuning of the audit log (checkpoint interval, batch size, table name); see `AuditOptions`. */
   auditOptions?: AuditOptions
   /** Default: `SENTRY_DSN`. */

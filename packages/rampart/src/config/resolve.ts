@@ -41,8 +41,19 @@ export interface ResolvedConfig {
   readonly rateLimit: {
     readonly store: string
     readonly onStoreError: 'open' | 'closed'
+    readonly storeTimeoutMs: number
     readonly policies: Readonly<Record<string, RateLimitPolicyOptions>>
   }
+  /** Bound of every database query (audit pool, `createPgPool`). */
+  readonly dbQueryTimeoutMs: number
+  /** HTTP server timeouts in ms; 0 is off. */
+  readonly timeouts: {
+    readonly requestMs: number
+    readonly keepAliveMs: number
+    readonly headersMs: number
+  }
+  /** How long `/readyz` answers 503 on SIGTERM before the listener closes. */
+  readonly shutdownDelayMs: number
   readonly maxUploadBytes: number
   readonly maxBodyBytes: number
   readonly audit: { readonly db: string; readonly key: Buffer }
@@ -57,6 +68,14 @@ export interface ResolvedConfig {
   }
   /** Start-up hints to log once the logger exists (e.g. "generated a development secret"). */
   readonly warnings: readonly string[]
+}
+
+/** A number option (else the env/default `fallback`), checked to be a whole number in [min, max]. */
+function seconds(name: string, value: number | undefined, fallback: number, min = 0, max = 3600) {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw configError(name, value, `a whole number from ${min} to ${max}`)
+  return value
 }
 
 /** Reads or creates the development secret in `DATA_DIR/.secret` (mode 0600). */
@@ -138,7 +157,8 @@ export function resolveConfig(
     ...options.rateLimit?.policies,
   }
   for (const [name, perMinute] of Object.entries(policyOverrides)) {
-    policies[name] = { perMinute }
+    // Only the rate changes: a credential policy stays one.
+    policies[name] = { ...policies[name], perMinute }
   }
   for (const [name, p] of Object.entries(policies)) {
     if (!Number.isInteger(p.perMinute) || p.perMinute < 1)
@@ -154,6 +174,45 @@ export function resolveConfig(
         ) ?? DEFAULTS.rateLimitStore)
   const onStoreError =
     options.rateLimit?.onStoreError ?? e.RATE_LIMIT_ON_STORE_ERROR ?? DEFAULTS.rateLimitOnStoreError
+
+  const storeTimeoutMs = seconds(
+    'rateLimit.storeTimeoutMs',
+    options.rateLimit?.storeTimeoutMs,
+    e.RATE_LIMIT_STORE_TIMEOUT_MS ?? DEFAULTS.rateLimitStoreTimeoutMs,
+    1,
+    60_000,
+  )
+  const dbQueryTimeoutS = seconds(
+    'dbQueryTimeoutS',
+    options.dbQueryTimeoutS,
+    e.DB_QUERY_TIMEOUT_S ?? DEFAULTS.dbQueryTimeoutS,
+    1,
+    3600,
+  )
+  const t = options.timeouts
+  const timeouts = {
+    requestMs:
+      1000 *
+      seconds('timeouts.requestS', t?.requestS, e.REQUEST_TIMEOUT_S ?? DEFAULTS.requestTimeoutS),
+    keepAliveMs:
+      1000 *
+      seconds(
+        'timeouts.keepAliveS',
+        t?.keepAliveS,
+        e.KEEP_ALIVE_TIMEOUT_S ?? DEFAULTS.keepAliveTimeoutS,
+      ),
+    headersMs:
+      1000 *
+      seconds('timeouts.headersS', t?.headersS, e.HEADERS_TIMEOUT_S ?? DEFAULTS.headersTimeoutS),
+  }
+  const shutdownDelayS = seconds(
+    'shutdownDelayS',
+    options.shutdownDelayS,
+    e.SHUTDOWN_DELAY_S ??
+      (isProduction ? DEFAULTS.shutdownDelayS.production : DEFAULTS.shutdownDelayS.other),
+    0,
+    600,
+  )
 
   const maxUploadMb = options.maxUploadMb ?? e.MAX_UPLOAD_MB ?? DEFAULTS.maxUploadMb
   const maxBodyKb = options.maxBodyKb ?? e.MAX_BODY_KB ?? DEFAULTS.maxBodyKb
@@ -228,7 +287,10 @@ export function resolveConfig(
     secretKeySource,
     dataDir,
     trustedProxies,
-    rateLimit: { store, onStoreError, policies },
+    rateLimit: { store, onStoreError, storeTimeoutMs, policies },
+    dbQueryTimeoutMs: dbQueryTimeoutS * 1000,
+    timeouts,
+    shutdownDelayMs: shutdownDelayS * 1000,
     maxUploadBytes: maxUploadMb * 1024 * 1024,
     maxBodyBytes: maxBodyKb * 1024,
     audit: { db: auditDb, key: auditKey },

@@ -97,6 +97,7 @@ function limitText(text: string, max = 200): string {
  * - framework errors with a known `code` (body too large, bad JSON, unsupported media type…):
  *   their status with our own wording.
  * - any other error carrying a 4xx `statusCode`: that status and its reason phrase only.
+ * - an error carrying status 503 (a database that is down): 503 with `Retry-After`.
  * - everything else: 500. In development (`exposeMessage`) the detail is the error's message.
  *
  * @example
@@ -135,6 +136,13 @@ export function toHttpError(err: unknown, options: { exposeMessage: boolean }): 
     const detail = err instanceof SyntaxError ? 'The request body is not valid JSON.' : undefined
     return new HttpError(status, { detail, cause: err })
   }
+  // A dependency that is down (`createPgPool` marks such errors): retryable, not a fault of ours.
+  if (status === 503)
+    return new HttpError(503, {
+      detail: 'A service this request needs is unavailable. Try again in a few seconds.',
+      headers: { 'retry-after': '5' },
+      cause: err,
+    })
   const message = err instanceof Error ? err.message : undefined
   if (message !== undefined && code === undefined && MULTIPART_PARSE_ERRORS.test(message))
     return new HttpError(400, { detail: 'The multipart body is malformed.', cause: err })

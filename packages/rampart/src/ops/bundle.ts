@@ -43,6 +43,8 @@ function productionEnv(config: SloConfig): Record<string, string> {
     MAX_UPLOAD_MB: '500',
     MAX_BODY_KB: '1024',
     RAMPART_CONSOLE: 'false',
+    // Behind a load balancer: /readyz answers 503 this long before the listener closes.
+    SHUTDOWN_DELAY_S: '5',
   }
   const env: Record<string, string> = {}
   for (const name of Object.keys(envSchema.shape))

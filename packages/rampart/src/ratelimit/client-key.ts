@@ -3,8 +3,11 @@ import { isIPv4, isIPv6 } from 'node:net'
 
 /** Who a request is counted against. */
 export interface Subject {
-  /** `principal` when the request is authenticated, `ip` otherwise (the metric label). */
-  readonly scope: 'principal' | 'ip'
+  /**
+   * The metric label: `principal` for the authenticated user, `ip` for the client address
+   * (with the target account, on credential policies), `custom` for a service's key function.
+   */
+  readonly scope: 'principal' | 'ip' | 'custom'
   /** The hashed identity; never the raw user id or address. */
   readonly id: string
 }
@@ -88,6 +91,24 @@ export function subjectOf(userId: string | undefined, clientIp: string | undefin
 }
 
 /**
+ * Whom a credential check is counted against: the client address (grouped as in
+ * `clientBucket`) and, when the route names one, the target account; never the caller's own
+ * principal, which an attacker can change at will (a fresh budget per account they hold).
+ *
+ * @example
+ * addressSubject('203.0.113.9', 'admin') // { scope: 'ip', id: '…' }
+ */
+export function addressSubject(clientIp: string | undefined, account?: string): Subject {
+  if (account === undefined || account === '') return subjectOf(undefined, clientIp)
+  return { scope: 'ip', id: digest(`i\0${clientBucket(clientIp ?? 'unknown')}\0a\0${account}`) }
+}
+
+/** The subject of a service's own key function: its value, hashed. */
+export function customSubject(value: string): Subject {
+  return { scope: 'custom', id: digest(`c\0${value}`) }
+}
+
+/**
  * Hashing costs ~1 µs and a client sends many requests: the subjects of recent clients are kept
  * in two generations of at most `MEMO_GENERATION` entries (a bounded LRU approximation, O(1)),
  * keyed by the user id or address as given, so a lookup builds no string.
@@ -135,7 +156,7 @@ export function bucketKey(policy: string, route: string, subject: Subject): stri
   const byRoute = cache?.get(policy)
   const known = byRoute?.get(route)
   if (known !== undefined) return known
-  const key = `${policy}:${route}:${subject.scope === 'principal' ? 'p' : 'i'}:${subject.id}`
+  const key = `${policy}:${route}:${subject.scope[0]}:${subject.id}`
   if (cache === undefined) {
     Object.defineProperty(subject, KEYS, { value: new Map([[policy, new Map([[route, key]])]]) })
   } else if (byRoute === undefined) cache.set(policy, new Map([[route, key]]))

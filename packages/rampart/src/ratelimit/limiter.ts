@@ -1,9 +1,10 @@
-import type { RateLimitPolicyOptions } from '../config/options.js'
+import type { RateLimitKeyRequest, RateLimitPolicyOptions } from '../config/options.js'
 import { HttpError } from '../errors/http-error.js'
 import { RampartError } from '../errors/rampart-error.js'
 import type { Logger } from '../logging/logger.js'
 import type { RampartMetrics } from '../metrics/registry.js'
-import { bucketKey, subjectOf } from './client-key.js'
+import { addressSubject, bucketKey, customSubject, type Subject, subjectOf } from './client-key.js'
+import { LATE, StoreDeadline } from './deadline.js'
 import { MemoryStore } from './memory-store.js'
 import { createRedisStore } from './redis-store.js'
 import type { Decision, Store } from './store.js'
@@ -24,8 +25,14 @@ export interface RateLimiterOptions {
   policies: Readonly<Record<string, RateLimitPolicyOptions>>
   /** `memory`, a `redis://` URL, or a `Store`. Default: `memory`. */
   store?: string | Store
-  /** What to do when the store fails: `open` lets the request through, `closed` answers 503. Default: `open`. */
+  /**
+   * What a policy does when the store fails or misses its deadline: `open` decides on a local
+   * bucket of this process (the same limit, per replica), `closed` answers 503. Default:
+   * `open`. Credential policies are `closed` unless they set their own `onStoreError`.
+   */
   onStoreError?: 'open' | 'closed'
+  /** Longest wait for the store in ms; the deadline adapts below it (ADR 0010). Default: 1000. */
+  storeTimeoutMs?: number
   logger: Logger
   /**
    * The app's metrics registry; the limiter creates `rampart_ratelimit_blocks_total{policy,scope}`
@@ -44,6 +51,12 @@ export interface Policy {
   readonly limit: number
   /** `RateLimit-Policy` header value, e.g. `"auth";q=10;w=60`. */
   readonly header: string
+  /** Guards a credential check (keyed on the address, fails closed by default). */
+  readonly credential: boolean
+  /** This policy's store-error mode. */
+  readonly onStoreError: 'open' | 'closed'
+  /** Whom a request is counted against. */
+  readonly subject: (req: LimitRequest) => Subject
 }
 
 /** What a request needs to know to be counted. */
@@ -53,6 +66,36 @@ export interface LimitRequest {
   route: string
   userId: string | undefined
   clientIp: string | undefined
+  /** The route's parameters, for policies keyed on a target account. */
+  params?: Readonly<Record<string, string | undefined>>
+}
+
+const NO_PARAMS: Readonly<Record<string, string | undefined>> = {}
+
+/** The subject function of one policy (see `RateLimitPolicyOptions.key`). */
+function subjectFunction(
+  p: RateLimitPolicyOptions,
+  credential: boolean,
+): (req: LimitRequest) => Subject {
+  const key = p.key ?? (credential ? 'ip' : 'principal')
+  if (key === 'principal') return (req) => subjectOf(req.userId, req.clientIp)
+  if (key === 'ip') {
+    const param = p.accountParam ?? 'username'
+    return (req) => addressSubject(req.clientIp, req.params?.[param])
+  }
+  if (typeof key !== 'function')
+    throw new RampartError(
+      'ERR_RAMPART_CONFIG',
+      `rateLimit.policies: key: got ${JSON.stringify(key)}; expected 'principal', 'ip' or a function`,
+    )
+  return (req) => {
+    const view: RateLimitKeyRequest = {
+      userId: req.userId,
+      clientIp: req.clientIp,
+      params: req.params ?? NO_PARAMS,
+    }
+    return customSubject(key(view))
+  }
 }
 
 /**
@@ -102,9 +145,15 @@ export async function createRateLimiter(options: RateLimiterOptions): Promise<Ra
   })
   const storeErrors = options.metrics?.counter({
     name: 'rampart_ratelimit_store_errors_total',
-    help: 'Rate-limit decisions the store failed to make (RATE_LIMIT_ON_STORE_ERROR applied).',
+    help: 'Rate-limit decisions the store failed to make in time (the policy store-error mode applied).',
+  })
+  const lateAnswers = options.metrics?.counter({
+    name: 'rampart_ratelimit_late_answers_total',
+    help: 'Store answers that came after the deadline, by policy and what the store decided.',
+    labelNames: ['policy', 'allowed'] as const,
   })
   const onStoreError = options.onStoreError ?? 'open'
+  const storeTimeoutMs = options.storeTimeoutMs ?? 1000
   const policies = new Map<string, Policy>()
   for (const [name, p] of Object.entries(options.policies)) {
     if (!POLICY_NAME.test(name))
@@ -112,10 +161,14 @@ export async function createRateLimiter(options: RateLimiterOptions): Promise<Ra
         'ERR_RAMPART_CONFIG',
         `rateLimit.policies: got policy name "${name}"; allowed: 1–32 lowercase letters, digits, "-" and "_", not starting with "-" or "_"`,
       )
+    const credential = p.credential ?? name === 'auth'
     policies.set(name, {
       name,
       limit: p.perMinute,
       header: `${sfString(name)};q=${p.perMinute};w=${WINDOW_MS / 1000}`,
+      credential,
+      onStoreError: p.onStoreError ?? (credential ? 'closed' : onStoreError),
+      subject: subjectFunction(p, credential),
     })
   }
 
@@ -141,7 +194,7 @@ export async function createRateLimiter(options: RateLimiterOptions): Promise<Ra
         suppressed: errorLog.suppressed,
         on_store_error: onStoreError,
       },
-      `rate-limit store failed; ${onStoreError === 'open' ? 'letting requests through' : 'answering 503'}`,
+      'rate-limit store failed; fail-closed policies (credential ones) answer 503, the others count in this process',
     )
     errorLog.lastAt = now
     errorLog.suppressed = 0
@@ -161,22 +214,65 @@ export async function createRateLimiter(options: RateLimiterOptions): Promise<Ra
       prefix: options.redisPrefix,
       onError: (err) => reportStoreError(err, false),
       now: options.now,
+      // A backstop only: the limiter's own deadline decides, and a late answer must still
+      // arrive to be learnt and counted.
+      commandTimeoutMs: storeTimeoutMs * 10,
     })
 
-  const unavailable = (): LimitOutcome => ({
-    rateLimit: undefined,
-    error:
-      onStoreError === 'open'
-        ? undefined
-        : new HttpError(503, {
-            detail:
-              'Request limiting is temporarily unavailable. Please try again in a few seconds.',
-            headers: { 'retry-after': '5' },
-          }),
+  // Fail-open policies decide on these when the store cannot (ADR 0010): the same exact
+  // window, in this process, so an outage never lifts a limit.
+  const fallback = new MemoryStore({
+    maxKeys: 20_000,
+    ...(options.now ? { now: options.now } : {}),
   })
+  // Keys the store refused in a late answer, until their window frees a unit (bounded).
+  const refusedUntil = new Map<string, number>()
+  const deadline = new StoreDeadline(storeTimeoutMs)
 
-  const decide = (req: LimitRequest, scope: 'principal' | 'ip', d: Decision): LimitOutcome => {
-    if (errorLog.failing) reportRecovered()
+  const unavailable = (req: LimitRequest, key: string, scope: Subject['scope']): LimitOutcome => {
+    if (req.policy.onStoreError === 'closed')
+      return {
+        rateLimit: undefined,
+        error: new HttpError(503, {
+          detail: 'Request limiting is temporarily unavailable. Please try again in a few seconds.',
+          headers: { 'retry-after': '5' },
+        }),
+      }
+    const until = refusedUntil.get(key)
+    if (until !== undefined && until > clock()) {
+      const out = decide(req, scope, { allowed: false, remaining: 0, resetMs: until - clock() })
+      return { rateLimit: undefined, error: out.error }
+    }
+    const local = fallback.increment(key, { limit: req.policy.limit, windowMs: WINDOW_MS })
+    // The local numbers are not the shared budget: no RateLimit header from them.
+    return { rateLimit: undefined, error: decide(req, scope, local, false).error }
+  }
+
+  const learnLate = (
+    req: LimitRequest,
+    key: string,
+    late: { value: Decision } | { error: unknown },
+  ): void => {
+    if (!('value' in late)) return
+    const d = late.value
+    try {
+      lateAnswers?.inc({ policy: req.policy.name, allowed: String(d.allowed) })
+    } catch {
+      // telemetry never breaks a request
+    }
+    if (!d.allowed) {
+      if (refusedUntil.size >= 20_000) refusedUntil.clear()
+      refusedUntil.set(key, clock() + d.resetMs)
+    }
+  }
+
+  const decide = (
+    req: LimitRequest,
+    scope: Subject['scope'],
+    d: Decision,
+    fromStore = true,
+  ): LimitOutcome => {
+    if (fromStore && errorLog.failing) reportRecovered()
     const { policy } = req
     const t = Math.max(0, Math.ceil(d.resetMs / 1000))
     const rateLimit = `${sfString(policy.name)};r=${d.remaining};t=${t}`
@@ -212,23 +308,32 @@ export async function createRateLimiter(options: RateLimiterOptions): Promise<Ra
       return p
     },
     check(req: LimitRequest): LimitOutcome | Promise<LimitOutcome> {
-      const subject = subjectOf(req.userId, req.clientIp)
+      const subject = req.policy.subject(req)
       const key = bucketKey(req.policy.name, req.route, subject)
       let result: Decision | Promise<Decision>
       try {
         result = store.increment(key, { limit: req.policy.limit, windowMs: WINDOW_MS })
       } catch (err) {
         reportStoreError(err)
-        return unavailable()
+        return unavailable(req, key, subject.scope)
       }
       if (!(result instanceof Promise)) return decide(req, subject.scope, result)
-      return result.then(
-        (d) => decide(req, subject.scope, d),
-        (err: unknown) => {
-          reportStoreError(err)
-          return unavailable()
-        },
-      )
+      // Credential policies wait up to the whole store timeout (they refuse when it passes);
+      // the others wait for the adaptive deadline, then count in this process.
+      const wait = req.policy.onStoreError === 'closed' ? deadline.ceilingMs : deadline.ms
+      return deadline
+        .wait(result, (late) => learnLate(req, key, late), wait)
+        .then(
+          (d) => {
+            if (d !== LATE) return decide(req, subject.scope, d)
+            reportStoreError(new Error(`rate-limit store did not answer within ${wait} ms`))
+            return unavailable(req, key, subject.scope)
+          },
+          (err: unknown) => {
+            reportStoreError(err)
+            return unavailable(req, key, subject.scope)
+          },
+        )
     },
     stats: () => ({ ...totals }),
     async close(): Promise<void> {

@@ -2,6 +2,7 @@ import { ALERT_DOCS } from './alerts.js'
 import type { SloConfig } from './options.js'
 import { probeModule, probeTargets } from './probe.js'
 import { sloTiers, sloTitle } from './rules.js'
+import { FAULTS_SECTION } from './runbook-faults.js'
 
 /**
  * The runbook: one section per alert the rules can raise, rendered from the same catalogue as
@@ -52,5 +53,6 @@ export function renderRunbook(config: SloConfig): string {
       )
     out.push('What to do:', '', ...doc.actions.map((a, i) => `${i + 1}. ${a}`), '')
   }
+  out.push(...FAULTS_SECTION)
   return `${out.join('\n').trimEnd()}\n`
 }

@@ -198,7 +198,11 @@ describe('audited Fastify routes', () => {
     expect(res.headers['retry-after']).toBe('5')
     expect(changes).toBe(0)
     expect((await app.inject({ url: '/plain' })).statusCode).toBe(200)
-    expect(logs.lines().some((l) => l.event === 'audit.write_failed')).toBe(true)
+    expect((await app.inject({ method: 'POST', url: '/approve' })).statusCode).toBe(503)
+    // One line for the outage, not one per refused request.
+    const down = logs.lines().filter((l) => l.event === 'dependency.unavailable')
+    expect(down).toHaveLength(1)
+    expect(down[0]).toMatchObject({ level: 'error', dependency: 'audit-db' })
   })
 
   it('writes signed checkpoints to the logs every N rows and at shutdown', async () => {

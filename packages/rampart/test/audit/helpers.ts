@@ -1,8 +1,10 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { main } from '../../src/cli/main.js'
 
 /** A fresh temporary directory, removed by the returned cleanup. */
@@ -59,4 +61,59 @@ export function dropAppendOnlySql(kind: 'sqlite' | 'postgres', table: string): s
         `drop trigger if exists "${table}_no_update_delete" on ${table}`,
         `drop trigger if exists "${table}_no_truncate" on ${table}`,
       ]
+}
+
+const WRITER = fileURLToPath(new URL('./fixtures/pg-writer.ts', import.meta.url))
+
+/**
+ * Starts one writer process (fixtures/pg-writer.ts) appending `count` audited requests at once
+ * to `table` of `db`. `ready` resolves when it waits for "go" on its stdin (after opening the
+ * database, or before with `gate: 'open'`); `done` with its count of 200 answers.
+ */
+export function startWriter(db: string, table: string, count: number, gate?: 'open') {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=rampart-source', '--import', 'tsx', WRITER],
+    {
+      env: {
+        ...process.env,
+        AUDIT_DB: db,
+        AUDIT_TABLE: table,
+        COUNT: String(count),
+        ...(gate ? { GATE: gate } : {}),
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  )
+  let out = ''
+  let err = ''
+  let markReady: () => void = () => {}
+  const ready = new Promise<void>((r) => {
+    markReady = r
+  })
+  child.stdout.on('data', (d) => {
+    out += d
+    if (out.includes('ready\n')) markReady()
+  })
+  child.stderr.on('data', (d) => (err += d))
+  const done = new Promise<{ ok: number }>((resolve, reject) =>
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop() as string))
+        : reject(new Error(`writer exited ${code}: ${err}`)),
+    ),
+  )
+  return { child, done, ready }
+}
+
+/** Waits until every writer waits for "go" (or one exited), releases them together, and resolves with their results. */
+export async function releaseTogether(
+  writers: ReadonlyArray<ReturnType<typeof startWriter>>,
+): Promise<Array<{ ok: number }>> {
+  await Promise.race([
+    Promise.all(writers.map((w) => w.ready)),
+    Promise.all(writers.map((w) => w.done)),
+  ])
+  for (const w of writers) w.child.stdin.end('go\n')
+  return Promise.all(writers.map((w) => w.done))
 }

@@ -83,7 +83,7 @@ describe('resolveConfig', () => {
     expect(prod.rateLimit.policies).toEqual({
       read: { perMinute: 300 },
       write: { perMinute: 60 },
-      auth: { perMinute: 10 },
+      auth: { perMinute: 10, credential: true },
       submit: { perMinute: 10 },
     })
   })

@@ -55,3 +55,32 @@ describe('graceful shutdown', () => {
     expect(events.filter((e) => e === 'request.completed').length).toBeGreaterThanOrEqual(20)
   })
 })
+
+describe('SHUTDOWN_DELAY_S', () => {
+  it('=2: /readyz answers 503 for about 2 s while the app serves, then connections are refused, exit 0', async () => {
+    const child = runTs(SERVER, { SHUTDOWN_DELAY_S: '2' })
+    const port = await child.port
+    expect((await get(port, '/readyz')).status).toBe(200)
+    child.kill('SIGTERM')
+    const signalled = Date.now()
+    // Probe on new connections every 100 ms until one is refused.
+    const seen: Array<{ at: number; status: number | 'refused' }> = []
+    while (Date.now() - signalled < 8_000) {
+      const r = await get(port, '/readyz').catch(() => undefined)
+      seen.push({ at: Date.now() - signalled, status: r?.status ?? 'refused' })
+      if (r === undefined) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const answered = seen.filter((s) => s.status !== 'refused')
+    const refused = seen.find((s) => s.status === 'refused')
+    // The signal takes a moment to arrive: a 200 may come first, never after a 503.
+    const firstDraining = answered.findIndex((s) => s.status === 503)
+    expect(firstDraining).toBeGreaterThanOrEqual(0)
+    expect(answered[firstDraining]?.at).toBeLessThan(500)
+    expect(answered.slice(firstDraining).every((s) => s.status === 503)).toBe(true)
+    expect(answered.length - firstDraining).toBeGreaterThan(5)
+    expect(refused?.at).toBeGreaterThanOrEqual(1_800)
+    expect(refused?.at).toBeLessThan(4_000)
+    expect(await child.exited).toBe(0)
+  }, 20_000)
+})

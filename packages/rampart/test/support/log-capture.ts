@@ -1,4 +1,6 @@
 import { Writable } from 'node:stream'
+import { createLogger, type Logger } from '../../src/logging/logger.js'
+import { createRedactor } from '../../src/logging/redact.js'
 
 export interface LogCapture {
   /** Pass as `logDestination`. */
@@ -28,4 +30,20 @@ export function logCapture(): LogCapture {
         .filter((l) => l.trim().length > 0)
         .map((l) => JSON.parse(l) as Record<string, unknown>),
   }
+}
+
+/** A JSON logger at `level` whose lines a test reads back from `logs`. */
+export function capturedLogger(level: 'info' | 'silent' = 'info'): {
+  logger: Logger
+  logs: LogCapture
+} {
+  const logs = logCapture()
+  const logger = createLogger({
+    service: 'test',
+    level,
+    format: 'json',
+    redactor: createRedactor([]),
+    destination: logs.stream,
+  })
+  return { logger, logs }
 }

@@ -12,6 +12,7 @@ import { installRawAnswers } from './raw-answers.js'
 import { installRequestContext } from './request-context.js'
 import { installSecurity } from './security.js'
 import { installServerAnswers } from './server-answers.js'
+import { installServerTimeouts } from './server-timeouts.js'
 import { installShutdown, type ShutdownOptions } from './shutdown.js'
 import { installSlo } from './slo.js'
 import { installTracing } from './tracing.js'
@@ -22,6 +23,7 @@ export type { RampartOptions } from '../../config/options.js'
 export { bindUser, currentContext } from '../../context/context.js'
 export { csrfField } from '../../csrf/field.js'
 export { HttpError } from '../../errors/http-error.js'
+export { applyServerTimeouts, type ServerTimeouts } from '../../security/server-timeouts.js'
 export type { RampartSpan, SpanAttributes } from '../../tracing/types.js'
 export { withSpan } from '../../tracing/with-span.js'
 export { frameworkErrors } from './framework-errors.js'
@@ -48,6 +50,7 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   installHealth(app, core)
   installConsole(app, core, options.slo)
   installShutdown(app, core, options.shutdown)
+  installServerTimeouts(app, core)
   // 4. security: client IP, headers, body/upload limits, error pages, security events, and
   // 5. the CSRF check, which runs in the security onRequest hook
   await installSecurity(app, core, observers, [installCsrf(app, core)])

@@ -53,6 +53,7 @@ export async function installRateLimit(app: FastifyInstance, core: Rampart): Pro
     policies: config.rateLimit.policies,
     store: config.rateLimit.store,
     onStoreError: config.rateLimit.onStoreError,
+    storeTimeoutMs: config.rateLimit.storeTimeoutMs,
     logger,
     metrics: core.metrics,
     // Services sharing one Redis keep separate buckets.
@@ -81,6 +82,7 @@ export async function installRateLimit(app: FastifyInstance, core: Rampart): Pro
         route: template,
         userId: ctx?.userId,
         clientIp: ctx?.clientIp ?? request.ip,
+        params: request.params as Record<string, string | undefined>,
       })
       if (out instanceof Promise)
         out.then((o) => apply(events, request, reply, policy, o, done), done)

@@ -115,7 +115,10 @@ export async function installSecurity(
       status: out.status,
       err: error,
     }
-    if (out.isFault) logger.error({ event: 'request.failed', ...line }, 'request failed')
+    // A 503 is a dependency that is down: logged once per outage where it is detected
+    // (`dependency.unavailable`), so here at debug like a refusal, not once per request.
+    if (out.isFault && out.status !== 503)
+      logger.error({ event: 'request.failed', ...line }, 'request failed')
     else if (out.status !== 404)
       logger.debug({ event: 'request.rejected', ...line }, 'request rejected')
     // The error handler leaves no stale type or length; a partial header set is replaced whole.

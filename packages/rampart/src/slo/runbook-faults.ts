@@ -1,0 +1,40 @@
+/**
+ * The runbook's section on dependency faults: what an operator sees (status codes, probes, log
+ * events, metrics) while a database, the rate-limit store or clients misbehave, and during a
+ * deploy. The same for every service: it describes Rampart's behaviour, not an alert.
+ */
+export const FAULTS_SECTION: readonly string[] = [
+  '## When a dependency fails: what you see',
+  '',
+  'No alert of its own: these show up as the SLO alerts above, as `/readyz` failing, and in the logs. The processes stay up through all of them; do not restart them to fix a dependency.',
+  '',
+  '### The database is cut off (restart, failover, network)',
+  '',
+  '- Requests that need it answer **503** with `Retry-After: 5`; audited writes answer 503 before anything changes (no audit row, no change). Routes that do not touch it keep serving.',
+  '- `/readyz` answers 503 naming the check (`"failing":["database"]`), so the load balancer stops sending traffic; `/healthz` stays 200.',
+  '- Logs: one `dependency.unavailable` line (level error; `dependency` is `database` or `audit-db`) per process and outage, `readiness.failed`; then `dependency.recovered` with `down_ms` and `readiness.recovered`.',
+  '- Metrics: `rampart_dependency_outages_total{dependency}` goes up by one per process; the 5xx ratio rises.',
+  '- What to do: bring the database back. The pools reconnect by themselves. Afterwards run `rampart audit verify`.',
+  '',
+  '### The database hangs (connections open, no answers)',
+  '',
+  '- As above, but each affected request first waits up to `DB_QUERY_TIMEOUT_S` (default 5 s): latency and in-flight requests rise before the 503s.',
+  '- What to do: look at the database (locks, saturation, storage). Lower `DB_QUERY_TIMEOUT_S` if requests pile up.',
+  '',
+  '### Redis (the rate-limit store) is down or slow',
+  '',
+  '- Credential routes (policy `auth`: sign-in, API tokens) answer **503** with `Retry-After: 5`. Other limited routes keep serving, each process enforcing the limits alone.',
+  '- Logs: `ratelimit.store_failed` at most every 10 s with a `suppressed` count; `ratelimit.store_recovered` when it answers again.',
+  '- Metrics: `rampart_ratelimit_store_errors_total`; when slow, `rampart_ratelimit_late_answers_total{policy,allowed}`.',
+  '- What to do: bring Redis back or find what slows it. Nothing to restart.',
+  '',
+  '### Slow or silent clients',
+  '',
+  '- A request whose headers and body have not arrived within `REQUEST_TIMEOUT_S` (default 30 s) gets 408 and its connection is closed; idle keep-alive connections close after `KEEP_ALIVE_TIMEOUT_S` (5 s). Other clients are not affected.',
+  '',
+  '### A deploy or scale-down (SIGTERM)',
+  '',
+  '- `service.stopping`, then `/readyz` answers 503 (`draining`) for `SHUTDOWN_DELAY_S` while the process still serves; then `service.draining` and the listener closes.',
+  '- Requests still running after the drain timeout are cut: `service.drain_timed_out`, their access lines show status 499, and the process exits with 1 (0 after a clean drain).',
+  '',
+]
