@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import {
   type Generated,
   Kysely,
@@ -9,6 +9,7 @@ import {
   SqliteDialect,
   sql,
 } from 'kysely'
+import { importPeer } from '../core/optional-peer.js'
 import { RampartError } from '../errors/rampart-error.js'
 import { type AuditRow, GENESIS_HASH, rowHash } from './canonical.js'
 
@@ -84,9 +85,10 @@ export async function openStore(options: StoreOptions): Promise<AuditStore> {
     throw new RampartError('ERR_RAMPART_AUDIT', `audit table: got "${table}"; expected [a-z0-9_]`)
   if (options.url.startsWith('sqlite:')) {
     const path = options.url.slice('sqlite:'.length)
+    const { default: SQLite } = await loadSqlite(options.url)
     let db: Database.Database
     try {
-      db = new Database(path, { fileMustExist: options.mustExist === true })
+      db = new SQLite(path, { fileMustExist: options.mustExist === true })
     } catch (err) {
       throw new RampartError(
         'ERR_RAMPART_AUDIT',
@@ -109,7 +111,7 @@ export async function openStore(options: StoreOptions): Promise<AuditStore> {
     return store
   }
   if (/^postgres(ql)?:\/\//.test(options.url)) {
-    const { default: pg } = await import('pg')
+    const { default: pg } = await loadPg(options.url)
     const pool = new pg.Pool({
       connectionString: options.url,
       max: 4,
@@ -128,6 +130,22 @@ export async function openStore(options: StoreOptions): Promise<AuditStore> {
     'ERR_RAMPART_AUDIT',
     `audit database: got "${describeDb(options.url)}"; expected sqlite:<path> or a postgres:// URL`,
   )
+}
+
+const driverFeature = (url: string) => `the audit database ${describeDb(url).split('?')[0]}`
+/** better-sqlite3, an optional peer, for a `sqlite:` audit database. */
+export const loadSqlite = (url: string) =>
+  importPeer<{ default: typeof import('better-sqlite3') }>('better-sqlite3', driverFeature(url))
+/** pg, an optional peer, for a `postgres://` audit database. */
+const loadPg = (url: string) => importPeer<typeof import('pg')>('pg', driverFeature(url))
+
+/**
+ * Loads the driver the audit database URL needs, so that a service whose routes are audited
+ * fails at start-up (not on its first audited request) when the driver is not installed.
+ */
+export async function loadDriver(url: string): Promise<void> {
+  if (url.startsWith('sqlite:')) await loadSqlite(url)
+  else if (/^postgres(ql)?:\/\//.test(url)) await loadPg(url)
 }
 
 function migrations(kind: 'sqlite' | 'postgres', table: string): Record<string, Migration> {
