@@ -91,7 +91,7 @@ export const configSchema = z
         eventLoopLagSeconds: z.number().positive().default(0.2),
       })
       .prefault({}),
-    /** Where the service listens inside the ops bundle (compose, Helm, Prometheus target). */
+    /** Where the service listens inside the ops bundle (compose, Kubernetes, Prometheus target). */
     port: z.number().int().min(1).max(65_535).default(3000),
     slos: z.array(sloSchema).min(1, 'declare at least one SLO'),
   })
