@@ -1,0 +1,54 @@
+import { defineConfig } from 'rampart'
+/**
+ * airlock's SLOs (DESIGN §13), read by `rampart slo rules`, `rampart dashboard` and
+ * `rampart ops init` (run from this directory or with `--config`), which generate ../../ops/.
+ */
+export default defineConfig({
+  service: 'airlock',
+  // Every route airlock serves (HEAD aside): the CLI refuses an SLO on any other, and airlock
+  // refuses to start if this list and its real routes differ.
+  routes: [
+    'GET /',
+    'GET /login',
+    'POST /login',
+    'POST /logout',
+    'GET /requests',
+    'POST /requests',
+    'GET /requests/new',
+    'GET /requests/:id',
+    'POST /requests/:id/files',
+    'POST /requests/:id/submit',
+    'POST /requests/:id/approve',
+    'POST /requests/:id/reject',
+    'GET /admin/users',
+    'POST /admin/users',
+    'POST /api/v1/tokens',
+    'GET /api/v1/requests',
+    'POST /api/v1/requests',
+    'GET /api/v1/requests/:id',
+    'POST /api/v1/requests/:id/files',
+    'POST /api/v1/requests/:id/submit',
+    'POST /api/v1/requests/:id/approve',
+    'POST /api/v1/requests/:id/reject',
+    'GET /static/airlock.css',
+  ],
+  slos: [
+    {
+      name: 'login-latency',
+      description: 'Logging in is fast: 95 % of POST /login answered within 500 ms.',
+      kind: 'latency',
+      route: 'POST /login',
+      thresholdSeconds: 0.5,
+      objective: 95,
+      window: '30d',
+    },
+    {
+      name: 'availability',
+      description: '99.9 % of all requests answered without a server error.',
+      kind: 'availability',
+      objective: 99.9,
+      window: '30d',
+    },
+  ],
+})
+//# sourceMappingURL=rampart.config.js.map
