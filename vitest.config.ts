@@ -14,5 +14,14 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     reporters: ['default'],
+    // `npm test -- --coverage` (CI): V8 coverage of the library, enforced (ADR 0019).
+    coverage: {
+      provider: 'v8',
+      include: ['packages/rampart/src/**/*.ts'],
+      exclude: ['**/*.test.ts', '**/test-*.ts'],
+      reporter: ['text-summary', 'json-summary', 'html'],
+      reportsDirectory: 'coverage',
+      thresholds: { lines: 80, branches: 80, functions: 80, statements: 80 },
+    },
   },
 })
