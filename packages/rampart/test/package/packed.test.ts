@@ -159,6 +159,15 @@ describe('the packed package', () => {
     ])
       expect(paths, file).toContain(file)
     expect(paths.filter((p) => p.includes('.test.'))).toEqual([])
+    // `npm publish --dry-run` finds nothing to correct in package.json (bin, exports, files...).
+    const publish = await execFileAsync('npm', ['publish', '--dry-run', '--ignore-scripts'], {
+      cwd: pkgDir,
+      encoding: 'utf8',
+    })
+    const warnings = publish.stderr
+      .split('\n')
+      .filter((l) => /\bwarn\b/.test(l) && !/requires you to be logged in/.test(l))
+    expect(warnings).toEqual([])
 
     writeFileSync(
       join(scratch, 'package.json'),
