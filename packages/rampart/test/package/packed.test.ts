@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
-import { extractSnippets } from './snippets.js'
+import { extractSnippets } from '../support/doc-snippets.js'
 
 // The package as users get it: `npm pack` on a tree without dist/ (prepack must build it), the
 // tarball installed into a project outside the workspace with only the npm registry, a consumer

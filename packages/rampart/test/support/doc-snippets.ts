@@ -14,7 +14,8 @@ export interface Snippet {
   runnable: boolean
 }
 
-function markdownUnder(dir: string): string[] {
+/** Every Markdown file under `dir`, recursively. */
+export function markdownUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
     e.isDirectory()
       ? markdownUnder(join(dir, e.name))
