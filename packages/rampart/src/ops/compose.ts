@@ -45,7 +45,6 @@ export function composeFile(config: SloConfig): Record<string, unknown> {
             'METRICS_TOKEN',
             'set METRICS_TOKEN to the content of secrets/metrics-token',
           ),
-          POSTGRES_PASSWORD: composeVar('POSTGRES_PASSWORD', 'set POSTGRES_PASSWORD'),
         },
         read_only: true,
         tmpfs: ['/tmp'],
