@@ -21,6 +21,8 @@ export default defineConfig({
       exclude: ['**/*.test.ts', '**/test-*.ts'],
       reporter: ['text-summary', 'json-summary', 'html'],
       reportsDirectory: 'coverage',
+      // The figures are printed even when a test fails (a flaky test must not hide them).
+      reportOnFailure: true,
       thresholds: { lines: 80, branches: 80, functions: 80, statements: 80 },
     },
   },
