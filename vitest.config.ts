@@ -23,6 +23,11 @@ export default defineConfig({
       reportsDirectory: 'coverage',
       // The figures are printed even when a test fails (a flaky test must not hide them).
       reportOnFailure: true,
+      // Remap by the source's syntax tree. The default remapping also counts the functions of a
+      // second copy of the library that tsx loads in-process when the CLI tests read
+      // rampart.config.ts (URLs with ?tsx-namespace=), each as a new never-called function:
+      // functions read 78.8 % where the source's own functions are ~90 % covered (ADR 0019).
+      experimentalAstAwareRemapping: true,
       thresholds: { lines: 80, branches: 80, functions: 80, statements: 80 },
     },
   },
