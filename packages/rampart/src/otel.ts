@@ -4,6 +4,7 @@
  * loads no OpenTelemetry module) unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or the traces-only
  * variant) is set. The Fastify plugin then joins this pipeline instead of starting its own.
  */
+import { isRampartError } from './errors/rampart-error.js'
 import { startTracing, tracingWantedByEnv } from './tracing/start.js'
 
 if (tracingWantedByEnv()) {
@@ -19,5 +20,12 @@ if (tracingWantedByEnv()) {
     )
     process.exit(1)
   }
-  await startTracing({ origin: 'preload', serviceName: env.OTEL_SERVICE_NAME ?? 'app' })
+  try {
+    await startTracing({ origin: 'preload', serviceName: env.OTEL_SERVICE_NAME ?? 'app' })
+  } catch (err) {
+    // A missing optional package (an exporter, an instrumentation) is one line, not a stack.
+    if (!isRampartError(err)) throw err
+    process.stderr.write(`rampart/otel: ${err.message}\n`)
+    process.exit(1)
+  }
 }

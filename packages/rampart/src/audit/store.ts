@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
 import {
   type Generated,
   Kysely,
@@ -9,6 +9,7 @@ import {
   SqliteDialect,
   sql,
 } from 'kysely'
+import { importPeer } from '../core/optional-peer.js'
 import { RampartError } from '../errors/rampart-error.js'
 import type { OutageTracker } from '../resilience/outage.js'
 import { createPgPool } from '../resilience/pg-pool.js'
@@ -90,9 +91,10 @@ export async function openStore(options: StoreOptions): Promise<AuditStore> {
     throw new RampartError('ERR_RAMPART_AUDIT', `audit table: got "${table}"; expected [a-z0-9_]`)
   if (options.url.startsWith('sqlite:')) {
     const path = options.url.slice('sqlite:'.length)
+    const { default: SQLite } = await loadSqlite(options.url)
     let db: Database.Database
     try {
-      db = new Database(path, { fileMustExist: options.mustExist === true })
+      db = new SQLite(path, { fileMustExist: options.mustExist === true })
     } catch (err) {
       throw new RampartError(
         'ERR_RAMPART_AUDIT',
@@ -121,6 +123,7 @@ export async function openStore(options: StoreOptions): Promise<AuditStore> {
     // is one outage, not a crash (see createPgPool).
     const pool = await createPgPool({
       url: options.url,
+      feature: driverFeature(options.url),
       max: 4,
       queryTimeoutMs: options.queryTimeoutMs ?? 5000,
       ...(options.outage ? { outage: options.outage } : {}),
@@ -136,6 +139,22 @@ export async function openStore(options: StoreOptions): Promise<AuditStore> {
     'ERR_RAMPART_AUDIT',
     `audit database: got "${describeDb(options.url)}"; expected sqlite:<path> or a postgres:// URL`,
   )
+}
+
+const driverFeature = (url: string) => `the audit database ${describeDb(url).split('?')[0]}`
+/** better-sqlite3, an optional peer, for a `sqlite:` audit database. */
+export const loadSqlite = (url: string) =>
+  importPeer<{ default: typeof import('better-sqlite3') }>('better-sqlite3', driverFeature(url))
+/** pg, an optional peer, for a `postgres://` audit database. */
+const loadPg = (url: string) => importPeer<typeof import('pg')>('pg', driverFeature(url))
+
+/**
+ * Loads the driver the audit database URL needs, so that a service whose routes are audited
+ * fails at start-up (not on its first audited request) when the driver is not installed.
+ */
+export async function loadDriver(url: string): Promise<void> {
+  if (url.startsWith('sqlite:')) await loadSqlite(url)
+  else if (/^postgres(ql)?:\/\//.test(url)) await loadPg(url)
 }
 
 function migrations(kind: 'sqlite' | 'postgres', table: string): Record<string, Migration> {

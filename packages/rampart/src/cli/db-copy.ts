@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process'
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { promisify } from 'node:util'
-import Database from 'better-sqlite3'
+import type Database from 'better-sqlite3'
+import { loadSqlite } from '../audit/store.js'
 import { RampartError } from '../errors/rampart-error.js'
 
 const run = promisify(execFile)
@@ -36,9 +37,10 @@ export function checkDbUrl(name: string, url: string): void {
  */
 export async function backupSqlite(path: string, dest: string): Promise<void> {
   if (!existsSync(path)) throw new RampartError('ERR_RAMPART_USAGE', `no database at ${path}`)
+  const { default: SQLite } = await loadSqlite(`sqlite:${path}`)
   let db: Database.Database
   try {
-    db = new Database(path, { fileMustExist: true })
+    db = new SQLite(path, { fileMustExist: true })
   } catch (err) {
     throw new RampartError('ERR_RAMPART_USAGE', `cannot open ${path}: ${(err as Error).message}`)
   }
@@ -56,7 +58,8 @@ export async function backupSqlite(path: string, dest: string): Promise<void> {
 
 /** Replaces `target` with a copy of the backup file, atomically (copy to a temporary name, rename). */
 export async function restoreSqlite(backupFile: string, target: string): Promise<void> {
-  const src = new Database(backupFile, { fileMustExist: true, readonly: true })
+  const { default: SQLite } = await loadSqlite(`sqlite:${backupFile}`)
+  const src = new SQLite(backupFile, { fileMustExist: true, readonly: true })
   const tmp = `${target}.restoring`
   try {
     mkdirSync(dirname(target), { recursive: true })

@@ -1,59 +1,14 @@
 import { stringify } from 'yaml'
-import { envSchema } from '../config/env.js'
 import { generateDashboard } from '../slo/dashboard.js'
 import type { SloConfig } from '../slo/options.js'
 import { renderRuleTests } from '../slo/rule-tests.js'
 import { GENERATED_HEADER, renderRules } from '../slo/rules.js'
 import { renderRunbook } from '../slo/runbook.js'
 import { blackboxConfig, probeScrapeConfig } from './blackbox.js'
+import { composeFile } from './compose.js'
+import { k8sManifests } from './k8s.js'
 
-/** Images the compose file runs; pinned so the bundle behaves the same everywhere. */
-export const IMAGES = {
-  prometheus: 'prom/prometheus:v2.53.2',
-  alertmanager: 'prom/alertmanager:v0.27.0',
-  blackbox: 'prom/blackbox-exporter:v0.25.0',
-  grafana: 'grafana/grafana:11.2.0',
-  tempo: 'grafana/tempo:2.6.0',
-  collector: 'otel/opentelemetry-collector-contrib:0.109.0',
-} as const
-
-/** Environment variables that hold secrets: Helm reads them from a Secret, never from values. */
-const SECRET_VARS = new Set([
-  'SECRET_KEY',
-  'METRICS_TOKEN',
-  'AUDIT_KEY',
-  'AUDIT_DB',
-  'SENTRY_DSN',
-  'RAMPART_CONSOLE_TOKEN',
-])
-
-/** Production values for every variable of DESIGN §3 that is not a secret (`""` = unset). */
-function productionEnv(config: SloConfig): Record<string, string> {
-  const chosen: Record<string, string> = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
-    LOG_FORMAT: 'json',
-    METRICS_ENABLED: 'true',
-    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://otel-collector:4318',
-    OTEL_SERVICE_NAME: config.service,
-    DATA_DIR: '/data',
-    TRUSTED_PROXIES: '10.0.0.0/8',
-    RATE_LIMIT_STORE: 'redis://redis:6379',
-    RATE_LIMIT_ON_STORE_ERROR: 'open',
-    MAX_UPLOAD_MB: '500',
-    MAX_BODY_KB: '1024',
-    RAMPART_CONSOLE: 'false',
-    // Behind a load balancer: /readyz answers 503 this long before the listener closes.
-    SHUTDOWN_DELAY_S: '5',
-  }
-  const env: Record<string, string> = {}
-  for (const name of Object.keys(envSchema.shape))
-    if (!SECRET_VARS.has(name)) env[name] = chosen[name] ?? ''
-  return env
-}
-
-/** `${NAME:?why}`: compose refuses to start when the variable is unset. */
-const composeVar = (name: string, why: string) => `\${${name}:?${why}}`
+export { IMAGES } from './images.js'
 
 const yaml = (what: string, doc: unknown, note = '') =>
   GENERATED_HEADER(what) + note + stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })
@@ -195,8 +150,10 @@ export function generateOpsBundle(config: SloConfig): Map<string, string> {
         },
       },
       processors: { memory_limiter: { check_interval: '1s', limit_mib: 400 }, batch: {} },
+      extensions: { health_check: { endpoint: '0.0.0.0:13133' } },
       exporters: { 'otlp/tempo': { endpoint: 'tempo:4317', tls: { insecure: true } } },
       service: {
+        extensions: ['health_check'],
         pipelines: {
           traces: {
             receivers: ['otlp'],
@@ -221,145 +178,15 @@ export function generateOpsBundle(config: SloConfig): Map<string, string> {
       },
     }),
   )
-  const env = productionEnv(config)
   files.set(
     'compose.yml',
     yaml(
       cmd,
-      {
-        name: `${svc}-ops`,
-        services: {
-          [svc]: {
-            image: `${svc}:latest`,
-            ports: [`127.0.0.1:${config.port}:${config.port}`],
-            environment: {
-              ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')),
-              RATE_LIMIT_STORE: 'memory',
-              HOST: '0.0.0.0',
-              PORT: String(config.port),
-              SECRET_KEY: composeVar('SECRET_KEY', 'set SECRET_KEY (32+ bytes)'),
-              METRICS_TOKEN: composeVar(
-                'METRICS_TOKEN',
-                'set METRICS_TOKEN to the content of secrets/metrics-token',
-              ),
-            },
-            volumes: [`${svc}-data:/data`],
-            healthcheck: {
-              test: [
-                'CMD',
-                'node',
-                '-e',
-                `fetch('http://127.0.0.1:${config.port}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
-              ],
-              interval: '10s',
-              timeout: '3s',
-              retries: 3,
-            },
-          },
-          prometheus: {
-            image: IMAGES.prometheus,
-            command: [
-              '--config.file=/etc/prometheus/prometheus.yml',
-              '--storage.tsdb.path=/prometheus',
-              '--web.external-url=http://localhost:9090',
-              // Keeps the exemplars scraped from /metrics (OpenMetrics) for the dashboards.
-              '--enable-feature=exemplar-storage',
-            ],
-            ports: ['127.0.0.1:9090:9090'],
-            volumes: [
-              './prometheus.yml:/etc/prometheus/prometheus.yml:ro',
-              './rules:/etc/prometheus/rules:ro',
-              './secrets:/etc/prometheus/secrets:ro',
-            ],
-          },
-          blackbox: {
-            image: IMAGES.blackbox,
-            command: ['--config.file=/etc/blackbox/blackbox.yml'],
-            volumes: ['./blackbox.yml:/etc/blackbox/blackbox.yml:ro'],
-          },
-          alertmanager: {
-            image: IMAGES.alertmanager,
-            command: [
-              '--config.file=/etc/alertmanager/alertmanager.yml',
-              '--cluster.listen-address=',
-            ],
-            ports: ['127.0.0.1:9093:9093'],
-            volumes: ['./alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro'],
-          },
-          grafana: {
-            image: IMAGES.grafana,
-            ports: ['127.0.0.1:3001:3000'],
-            environment: { GF_AUTH_ANONYMOUS_ENABLED: 'false' },
-            volumes: [
-              './grafana/provisioning:/etc/grafana/provisioning:ro',
-              './grafana/dashboards:/var/lib/grafana/dashboards:ro',
-            ],
-          },
-          tempo: {
-            image: IMAGES.tempo,
-            command: ['-config.file=/etc/tempo.yml'],
-            volumes: ['./tempo.yml:/etc/tempo.yml:ro'],
-          },
-          'otel-collector': {
-            image: IMAGES.collector,
-            command: ['--config=/etc/otelcol/config.yml'],
-            volumes: ['./otel-collector.yml:/etc/otelcol/config.yml:ro'],
-          },
-        },
-        volumes: { [`${svc}-data`]: {} },
-      },
-      '# export SECRET_KEY=... METRICS_TOKEN="$(cat secrets/metrics-token)"; docker compose up\n',
+      composeFile(config),
+      '# export SECRET_KEY=... POSTGRES_PASSWORD=... METRICS_TOKEN="$(cat secrets/metrics-token)"; docker compose up --build\n',
     ),
   )
-  files.set(
-    'helm/values.yaml',
-    yaml(
-      cmd,
-      {
-        replicaCount: 3,
-        image: { repository: svc, tag: 'latest', pullPolicy: 'IfNotPresent' },
-        containerPort: config.port,
-        service: { type: 'ClusterIP', port: config.port },
-        resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } },
-        // Liveness never checks dependencies (a slow database must not restart every pod);
-        // readiness does, and turns 503 during the shutdown drain.
-        livenessProbe: {
-          httpGet: { path: '/healthz', port: 'http' },
-          periodSeconds: 10,
-          timeoutSeconds: 2,
-          failureThreshold: 3,
-        },
-        readinessProbe: {
-          httpGet: { path: '/readyz', port: 'http' },
-          periodSeconds: 5,
-          timeoutSeconds: 2,
-          failureThreshold: 2,
-        },
-        startupProbe: {
-          httpGet: { path: '/healthz', port: 'http' },
-          periodSeconds: 2,
-          failureThreshold: 30,
-        },
-        terminationGracePeriodSeconds: 30,
-        podDisruptionBudget: { minAvailable: 2 },
-        podAnnotations: {
-          'prometheus.io/scrape': 'true',
-          'prometheus.io/path': '/metrics',
-          'prometheus.io/port': String(config.port),
-        },
-        securityContext: {
-          runAsNonRoot: true,
-          readOnlyRootFilesystem: true,
-          allowPrivilegeEscalation: false,
-        },
-        persistence: { enabled: true, mountPath: '/data', size: '10Gi' },
-        env,
-        // Secret variables come from a Kubernetes Secret (key = variable name), never from values.
-        secretEnv: { secretName: `${svc}-secrets`, keys: [...SECRET_VARS] },
-      },
-      "# Helm values with production settings; every variable of Rampart's configuration appears under env or secretEnv.\n",
-    ),
-  )
+  for (const [name, doc] of k8sManifests(config)) files.set(`k8s/${name}`, yaml(cmd, doc))
   files.set(
     'secrets/.gitignore',
     '# Secrets for the bundle (e.g. metrics-token); never commit them.\n*\n!.gitignore\n',

@@ -1,9 +1,12 @@
 import type { Pool, PoolClient, PoolConfig } from 'pg'
+import { importPeer } from '../core/optional-peer.js'
 import { RampartError } from '../errors/rampart-error.js'
 import type { OutageTracker } from './outage.js'
 
 /** Options of `createPgPool`. */
 export interface PgPoolOptions {
+  /** What needs the database, named in the one-line error when `pg` is not installed. */
+  feature?: string
   /** A `postgres://` URL. */
   url: string
   /** Most connections. Default 10. */
@@ -90,16 +93,10 @@ type WatchedClient = PoolClient & {
  * const db = new Kysely({ dialect: new PostgresDialect({ pool }) })
  */
 export async function createPgPool(options: PgPoolOptions): Promise<Pool> {
-  let pg: typeof import('pg').default
-  try {
-    pg = (await import('pg')).default
-  } catch (cause) {
-    throw new RampartError(
-      'ERR_RAMPART_CONFIG',
-      'a postgres:// database needs the pg package; install it (npm install pg)',
-      { cause },
-    )
-  }
+  const { default: pg } = await importPeer<typeof import('pg')>(
+    'pg',
+    options.feature ?? 'a postgres:// database',
+  )
   const queryTimeoutMs = options.queryTimeoutMs ?? 5000
   const { outage } = options
   if (options.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(options.schema))

@@ -10,6 +10,7 @@ export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'O
  * `POST /login` or `/login` (any method); a route template as the router declares it, a last
  * optional parameter included (`/items/:id?`). A `?` anywhere else is a query: refused.
  */
+// eslint-disable-next-line security/detect-unsafe-regex -- matches lines of the operator's config file, never request input
 const ROUTE = /^(?:(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) )?(\/[^\s?#]*(?::\w+\?)?)$/
 
 const route = z
@@ -125,7 +126,7 @@ export const configSchema = z
         'expected an http:// or https:// URL without a query',
       )
       .optional(),
-    /** Where the service listens inside the ops bundle (compose, Helm, Prometheus target). */
+    /** Where the service listens inside the ops bundle (compose, Kubernetes, Prometheus target). */
     port: z.number().int().min(1).max(65_535).default(3000),
     slos: z.array(sloSchema).min(1, 'declare at least one SLO'),
     /**

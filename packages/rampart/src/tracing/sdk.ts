@@ -24,11 +24,6 @@ import {
   W3CBaggagePropagator,
   W3CTraceContextPropagator,
 } from '@opentelemetry/core'
-import { type Instrumentation, registerInstrumentations } from '@opentelemetry/instrumentation'
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http'
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis'
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources'
 import {
   AlwaysOffSampler,
@@ -41,9 +36,11 @@ import {
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node'
 import { STANDARD_METHODS } from '../config/defaults.js'
 import type { RequestContext } from '../context/context.js'
+import { importPeer } from '../core/optional-peer.js'
 import { createRedactor, type Redactor } from '../logging/redact.js'
 import { batchSettingsFromEnv, CountingBatchProcessor } from './batch-processor.js'
 import { otelFrames, RequestContextManager } from './context-manager.js'
+import { loadInstrumentations } from './instrumentations.js'
 import { loadedPackages, PATCHED_PACKAGES, patchLoaded } from './late-modules.js'
 import { DEFAULT_PROPAGATORS, type PropagatorName, propagatorsFromEnv } from './propagators.js'
 import { RedactingProcessor, redactSpan } from './redacting-processor.js'
@@ -103,15 +100,21 @@ async function createExporter(
       : undefined
   const options = url ? { url } : {}
   if (protocol === 'grpc') {
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-grpc')
+    const { OTLPTraceExporter } = await importPeer<
+      typeof import('@opentelemetry/exporter-trace-otlp-grpc')
+    >('@opentelemetry/exporter-trace-otlp-grpc', 'tracing over OTLP/gRPC')
     return new OTLPTraceExporter(options)
   }
   if (protocol === 'http/json') {
     // The SDK's JSON exporter (OTLP/HTTP with JSON bodies, as collectors and debugging tools take).
-    const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-http')
+    const { OTLPTraceExporter } = await importPeer<
+      typeof import('@opentelemetry/exporter-trace-otlp-http')
+    >('@opentelemetry/exporter-trace-otlp-http', 'tracing over OTLP/HTTP with JSON')
     return new OTLPTraceExporter(options)
   }
-  const { OTLPTraceExporter } = await import('@opentelemetry/exporter-trace-otlp-proto')
+  const { OTLPTraceExporter } = await importPeer<
+    typeof import('@opentelemetry/exporter-trace-otlp-proto')
+  >('@opentelemetry/exporter-trace-otlp-proto', 'tracing over OTLP/HTTP')
   return new OTLPTraceExporter(options)
 }
 
@@ -121,6 +124,12 @@ async function createExporter(
  * config check refuses it first; `--import rampart/otel` has no such check) is logged and the
  * default used.
  */
+const loadB3 = () =>
+  importPeer<typeof import('@opentelemetry/propagator-b3')>(
+    '@opentelemetry/propagator-b3',
+    'OTEL_PROPAGATORS=b3',
+  )
+
 async function createPropagator(
   env: NodeJS.ProcessEnv,
   log: TracingLog,
@@ -139,9 +148,9 @@ async function createPropagator(
   const make: Record<PropagatorName, () => Promise<TextMapPropagator>> = {
     tracecontext: async () => new W3CTraceContextPropagator(),
     baggage: async () => new W3CBaggagePropagator(),
-    b3: async () => new (await import('@opentelemetry/propagator-b3')).B3Propagator(),
+    b3: async () => new (await loadB3()).B3Propagator(),
     b3multi: async () => {
-      const b3 = await import('@opentelemetry/propagator-b3')
+      const b3 = await loadB3()
       return new b3.B3Propagator({ injectEncoding: b3.B3InjectEncoding.MULTI_HEADER })
     },
   }
@@ -284,19 +293,8 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
   const tracer = provider.getTracer('rampart')
 
   const late = loadedPackages(PATCHED_PACKAGES)
-  const instrumentations: Instrumentation[] = [
-    // Outgoing http/https only: server spans come from the framework adapter, which knows the route.
-    // Outgoing calls are traced inside a trace only: health probes of other services and
-    // background polling would otherwise each start a trace of their own.
-    new HttpInstrumentation({
-      disableIncomingRequestInstrumentation: true,
-      requireParentforOutgoingSpans: true,
-    }),
-    new UndiciInstrumentation({ requireParentforSpans: true }),
-    new PgInstrumentation({ requireParentSpan: true }),
-    new IORedisInstrumentation({ requireParentSpan: true }),
-  ]
-  const unregister = registerInstrumentations({ tracerProvider: provider, instrumentations })
+  const { register, instrumentations } = await loadInstrumentations()
+  const unregister = register({ tracerProvider: provider, instrumentations })
   const unpatched = patchLoaded(late)
   const lateModules = [...late.keys()]
   if (late.size > 0) {

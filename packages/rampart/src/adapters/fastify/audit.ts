@@ -6,6 +6,7 @@ import type {
   preHandlerHookHandler,
   RouteOptions,
 } from 'fastify'
+import { loadDriver } from '../../audit/store.js'
 import { runWithContext } from '../../context/context.js'
 import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
@@ -91,8 +92,10 @@ export function installAudit(app: FastifyInstance, core: Rampart): void {
   // Migrations at start-up when some route is audited; otherwise the database is opened by the
   // first audit.record(). A database that is down at start-up does not stop the service:
   // audited routes answer 503 until it is back.
+  // A missing driver package, though, is a deployment mistake: start-up fails naming it.
   app.addHook('onReady', async () => {
     if (audited === 0) return
+    await loadDriver(core.config.audit.db)
     try {
       await audit.open()
     } catch (err) {

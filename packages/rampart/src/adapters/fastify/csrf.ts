@@ -15,19 +15,6 @@ import { methodsOf, prependRouteHook } from './route-hooks.js'
 import type { RequestGuard } from './security.js'
 import { securityEvents } from './security-events.js'
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /**
-     * A fresh CSRF token bound to this request's session cookie (or to `sessionId`, for a page
-     * rendered in the same response that sets a new session cookie).
-     *
-     * @example
-     * reply.view('form.eta', { csrf: request.csrfToken() })
-     */
-    csrfToken(sessionId?: string): string
-  }
-}
-
 /** Methods that never change state and are never checked (DESIGN §8). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 

@@ -1,6 +1,11 @@
 import type { HelmetOptions } from 'helmet'
 import type { RequestContext } from '../../context/context.js'
 import type { Rampart } from '../../core/rampart.js'
+// Every augmentation a user touches must be reachable from the entry's .d.ts: these modules
+// add `app.rampart.audit` and `app.rampart.rateLimiter` to `Rampart` (a side-effect import
+// survives in the emitted declarations, a type-only one does not).
+import '../../audit/index.js'
+import '../../ratelimit/limiter.js'
 
 declare module 'fastify' {
   interface RouteShorthandOptions {
@@ -12,6 +17,14 @@ declare module 'fastify' {
     rampart: Rampart
   }
   interface FastifyRequest {
+    /**
+     * A fresh CSRF token bound to this request's session cookie (or to `sessionId`, for a page
+     * rendered in the same response that sets a new session cookie).
+     *
+     * @example
+     * reply.view('form.eta', { csrf: request.csrfToken() })
+     */
+    csrfToken(sessionId?: string): string
     /** This request's Rampart context (request id, user id, trace ids, client IP). */
     rampartContext: RequestContext
     /** The matched route's `config`, read once per request (see `routeConfigOf`). */

@@ -47,7 +47,8 @@ export const commands: ReadonlyArray<{
   },
   {
     name: 'ops init',
-    summary: 'Generate the ops bundle (Prometheus, Alertmanager, Grafana, compose, Helm, runbook)',
+    summary:
+      'Generate the ops bundle (Prometheus, Alertmanager, Grafana, compose, Kubernetes, runbook)',
     load: async () => (await import('./ops-init.js')).default,
   },
   {

@@ -10,13 +10,13 @@ import type { Command } from '../command.js'
 const command: Command = {
   name: 'ops init',
   summary:
-    'Generate the ops bundle: Prometheus, blackbox probe, Alertmanager, Grafana, collector, compose, Helm, runbook',
+    'Generate the ops bundle: Prometheus, blackbox probe, Alertmanager, Grafana, collector, compose, Kubernetes, runbook',
   usage: `Usage: rampart ops init [--config <file>] [--dir <dir>] [--check]
 
 Writes into <dir> (default: ops): prometheus.yml, rules/<service>.rules.yml and its promtool
 tests, blackbox.yml (the probe from outside), alertmanager.yml, Grafana provisioning and
 dashboard, otel-collector.yml, tempo.yml,
-compose.yml, helm/values.yaml, runbook.md, and secrets/metrics-token (a new random token,
+compose.yml, k8s/ (a kustomize base), runbook.md, and secrets/metrics-token (a new random token,
 only if the file does not exist; it is git-ignored).
 
 Options:

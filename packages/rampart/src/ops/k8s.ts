@@ -1,0 +1,226 @@
+// Types only (a devDependency): the compiler checks every manifest's fields against the
+// Kubernetes and Prometheus Operator API, and the ops test validates the objects at run time.
+import type { IPrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule'
+import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor'
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment'
+import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy'
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget'
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap'
+import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim'
+import type { IService } from 'kubernetes-models/v1/Service'
+import type { SloConfig } from '../slo/options.js'
+import { generateRules } from '../slo/rules.js'
+import { productionEnv, SHUTDOWN_DELAY_S } from './env.js'
+
+/** The drain deadline of the graceful shutdown (`drainTimeoutMs`'s default), in seconds. */
+const DRAIN_S = 10
+/** Above preStop + the service's own delay + the drain, with room for the process to exit. */
+const GRACE_S = SHUTDOWN_DELAY_S * 2 + DRAIN_S + 10
+
+/**
+ * The Kubernetes manifests of the bundle, a kustomize base (`kubectl apply -k ops/k8s`):
+ * Deployment, Service, PodDisruptionBudget, HorizontalPodAutoscaler, ConfigMap, the shared
+ * uploads volume, NetworkPolicy, and the Prometheus Operator's ServiceMonitor and PrometheusRule.
+ * Secrets are referenced by name (`<service>-secrets`), never written here.
+ */
+export function k8sManifests(config: SloConfig): Map<string, unknown> {
+  const svc = config.service
+  const labels = { 'app.kubernetes.io/name': svc, 'app.kubernetes.io/part-of': svc }
+  const selector = { 'app.kubernetes.io/name': svc }
+  const meta = (name: string) => ({ name, labels })
+  const secretName = `${svc}-secrets`
+  const configName = `${svc}-config`
+  const httpGet = (path: string) => ({ httpGet: { path, port: 'http' } })
+  const files = new Map<string, unknown>()
+
+  files.set('configmap.yaml', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(configName),
+    // Every non-secret variable of the configuration; "" leaves it unset (the reader treats a
+    // blank value as absent). Redis and PostgreSQL are shared by every replica.
+    data: productionEnv(config),
+  } satisfies IConfigMap)
+  files.set('deployment.yaml', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(svc),
+    spec: {
+      replicas: 3,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selector },
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+      template: {
+        metadata: { labels },
+        spec: {
+          automountServiceAccountToken: false,
+          // Above preStop + the service's own delay + the drain deadline.
+          terminationGracePeriodSeconds: GRACE_S,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1000,
+            runAsGroup: 1000,
+            fsGroup: 1000,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: svc,
+              image: `${svc}:latest`,
+              imagePullPolicy: 'IfNotPresent',
+              ports: [{ name: 'http', containerPort: config.port, protocol: 'TCP' }],
+              env: [
+                { name: 'HOST', value: '0.0.0.0' },
+                { name: 'PORT', value: String(config.port) },
+              ],
+              // Non-secret settings from the ConfigMap; SECRET_KEY, METRICS_TOKEN, AUDIT_KEY,
+              // AUDIT_DB, DATABASE_URL (...) from a Secret the operator creates.
+              envFrom: [
+                { configMapRef: { name: configName } },
+                { secretRef: { name: secretName } },
+              ],
+              // Liveness never checks dependencies (a slow database must not restart every pod);
+              // readiness does, and turns 503 during the shutdown drain.
+              startupProbe: { ...httpGet('/healthz'), periodSeconds: 2, failureThreshold: 30 },
+              livenessProbe: {
+                ...httpGet('/healthz'),
+                periodSeconds: 10,
+                timeoutSeconds: 2,
+                failureThreshold: 3,
+              },
+              readinessProbe: {
+                ...httpGet('/readyz'),
+                periodSeconds: 5,
+                timeoutSeconds: 2,
+                failureThreshold: 2,
+              },
+              // Endpoints are removed while this sleeps, so no new request reaches a stopping pod.
+              lifecycle: { preStop: { exec: { command: ['sleep', String(SHUTDOWN_DELAY_S)] } } },
+              resources: {
+                requests: { cpu: '250m', memory: '256Mi' },
+                limits: { cpu: '1', memory: '512Mi' },
+              },
+              securityContext: {
+                runAsNonRoot: true,
+                readOnlyRootFilesystem: true,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ['ALL'] },
+              },
+              volumeMounts: [
+                { name: 'data', mountPath: '/data' },
+                { name: 'tmp', mountPath: '/tmp' },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'data', persistentVolumeClaim: { claimName: `${svc}-data` } },
+            { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
+          ],
+        },
+      },
+    },
+  } satisfies IDeployment)
+  files.set('pvc.yaml', {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: meta(`${svc}-data`),
+    // Uploaded files are shared by every replica: a ReadWriteMany class (NFS, EFS, CephFS).
+    spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } } },
+  } satisfies IPersistentVolumeClaim)
+  files.set('service.yaml', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(svc),
+    spec: {
+      type: 'ClusterIP',
+      selector,
+      ports: [{ name: 'http', port: config.port, targetPort: 'http', protocol: 'TCP' }],
+    },
+  } satisfies IService)
+  files.set('pdb.yaml', {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: meta(svc),
+    spec: { maxUnavailable: 1, selector: { matchLabels: selector } },
+  } satisfies IPodDisruptionBudget)
+  files.set('hpa.yaml', {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: meta(svc),
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: svc },
+      minReplicas: 3,
+      maxReplicas: 10,
+      metrics: [
+        {
+          type: 'Resource',
+          resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+        },
+      ],
+    },
+  } satisfies IHorizontalPodAutoscaler)
+  const tcp = (port: number) => ({ protocol: 'TCP' as const, port })
+  files.set('networkpolicy.yaml', {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(svc),
+    spec: {
+      podSelector: { matchLabels: selector },
+      policyTypes: ['Ingress', 'Egress'],
+      // In: HTTP from the ingress controller's and the monitoring namespace, and this namespace.
+      ingress: [
+        {
+          from: [
+            { podSelector: {} },
+            {
+              namespaceSelector: {
+                matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
+              },
+            },
+            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+          ],
+          ports: [{ protocol: 'TCP', port: 'http' }],
+        },
+      ],
+      // Out: DNS, PostgreSQL, Redis and the collector's OTLP ports, nothing else.
+      egress: [
+        { ports: [{ protocol: 'UDP', port: 53 }, tcp(53)] },
+        { ports: [tcp(5432), tcp(6379), tcp(4317), tcp(4318)] },
+      ],
+    },
+  } satisfies INetworkPolicy)
+  files.set('servicemonitor.yaml', {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: meta(svc),
+    spec: {
+      // The job label is the Service's name, the `job` the generated rules select.
+      selector: { matchLabels: selector },
+      endpoints: [
+        {
+          port: 'http',
+          path: '/metrics',
+          interval: '15s',
+          authorization: {
+            type: 'Bearer',
+            credentials: { name: secretName, key: 'METRICS_TOKEN' },
+          },
+        },
+      ],
+    },
+  } satisfies IServiceMonitor)
+  files.set('prometheusrule.yaml', {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'PrometheusRule',
+    metadata: meta(svc),
+    spec: { groups: generateRules(config).groups },
+  } satisfies IPrometheusRule)
+  files.set('kustomization.yaml', {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [...files.keys()],
+    images: [{ name: `${svc}`, newName: svc, newTag: 'latest' }],
+  })
+  return files
+}
