@@ -1,5 +1,5 @@
 import type { Job, Queue, Worker } from 'bullmq'
-import type { Redis, RedisOptions } from 'ioredis'
+import type { RedisOptions } from 'ioredis'
 import type { Rampart } from '../core/rampart.js'
 import { RampartError } from '../errors/rampart-error.js'
 import { attachTracing } from '../tracing/attach.js'

@@ -141,7 +141,7 @@ describe.each(backends)('jobs on %s', (_name, backend) => {
     ])
     expect(failed[1]).toMatchObject({ request_id: 'req-upload-2', user_id: 'user-8' })
     expect(reporter.reports).toHaveLength(1)
-    expect((reporter.reports[0]?.[0] as Error).message).toBe('scanner exploded')
+    expect(String(reporter.reports[0]?.[0])).toBe('Error: scanner exploded')
     expect(reporter.reports[0]?.[1]?.tags).toMatchObject({
       queue: 'q',
       job: 'scan',
