@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { ErrorContext, ErrorReporter } from '../../src/error-tracking/reporter.js'
 import { createContext, createRampart, type Rampart, runWithContext } from '../../src/index.js'
 import {
@@ -9,7 +9,7 @@ import {
 } from '../../src/jobs/index.js'
 import { type LogCapture, logCapture } from '../support/log-capture.js'
 import { service } from '../support/services.js'
-import { eventually, seriesValue, uniquePrefix } from './support.js'
+import { dropPrefix, eventually, seriesValue, uniquePrefix } from './support.js'
 
 const REDIS_URL = service('REDIS_URL')
 
@@ -40,10 +40,14 @@ function inRequest<T>(requestId: string, userId: string, fn: () => Promise<T>): 
 
 const lines = (logs: LogCapture, event: string) => logs.lines().filter((l) => l.event === event)
 
+const prefixes: string[] = []
 let cores: Rampart[] = []
 afterEach(async () => {
   await Promise.all(cores.map((c) => c.close()))
   cores = []
+})
+afterAll(async () => {
+  if (REDIS_URL) for (const p of prefixes) await dropPrefix(REDIS_URL, p)
 })
 
 type Backend = (
@@ -58,6 +62,7 @@ const backends: Array<[string, Backend | undefined]> = [
     REDIS_URL
       ? async (core, processor, attempts) => {
           const prefix = uniquePrefix()
+          prefixes.push(prefix)
           await createBullmqWorker(core, 'q', processor, { url: REDIS_URL, prefix })
           return createBullmqQueue(core, 'q', {
             url: REDIS_URL,

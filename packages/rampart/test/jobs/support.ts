@@ -41,3 +41,19 @@ export function seriesValue(
   }
   return undefined
 }
+
+/** Deletes every key under `prefix` (this test run's own) from the shared Redis. */
+export async function dropPrefix(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis')
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 })
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== '0')
+  } finally {
+    redis.disconnect()
+  }
+}
