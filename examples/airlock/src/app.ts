@@ -12,6 +12,7 @@ import { installAuthentication } from './auth/authenticate.js'
 import { SESSION_COOKIE } from './auth/sessions.js'
 import { describeDatabase, openDatabase } from './db/database.js'
 import type { Database } from './db/schema.js'
+import { startScans } from './domain/scans.js'
 import { bootstrapAdmin, seedDemoUsers } from './domain/users.js'
 import { Workflow } from './domain/workflow.js'
 import { adminRoutes } from './routes/admin.js'
@@ -19,6 +20,7 @@ import { apiRoutes } from './routes/api.js'
 import type { RouteDeps } from './routes/deps.js'
 import { pageRoutes } from './routes/pages.js'
 import { createBusinessMetrics } from './support/business-metrics.js'
+import { jobsConfig } from './support/jobs-config.js'
 
 function csrfFor(request: FastifyRequest): { csrf: string; csrfToken: string } {
   const csrfToken = request.csrfToken()
@@ -35,6 +37,8 @@ export interface AirlockOptions extends RampartOptions {
   seedDemoUsers?: boolean
   /** First-start admin password. Default: `AIRLOCK_ADMIN_PASSWORD`. */
   adminPassword?: string
+  /** With Redis: files still pending this long are enqueued again (an enqueue lost to an outage). Default 5000 ms. */
+  scanResubmitMs?: number
 }
 
 declare module 'fastify' {
@@ -62,8 +66,11 @@ export async function buildApp(
     databaseSchema,
     seedDemoUsers: seedOption,
     adminPassword,
+    scanResubmitMs,
     ...rampartOptions
   } = options
+  // Checked before anything starts: a bad job variable is one line, not a half-started app.
+  const jobs = jobsConfig(env)
   // frameworkErrors: malformed URLs and headers Fastify rejects before any hook get Rampart's
   // error page too, instead of Fastify's JSON echoing the raw path.
   const app = Fastify({ trustProxy: false, frameworkErrors })
@@ -122,11 +129,14 @@ export async function buildApp(
   )
 
   const metrics = createBusinessMetrics(core)
+  const scans = await startScans(db, core, jobs, scanResubmitMs ?? 5000)
+  // Registered after the database's hook, so it runs first (Fastify closes last-in, first-out).
+  app.addHook('onClose', () => scans.close())
   const deps: RouteDeps = {
     db,
     core,
     metrics,
-    workflow: new Workflow(db, core, metrics),
+    workflow: new Workflow(db, core, metrics, scans.scans),
     showDemoLogins: seedOption ?? config.nodeEnv === 'development',
     render(request: FastifyRequest, reply: FastifyReply, view, data, status = 200) {
       const html = eta.render(view, {

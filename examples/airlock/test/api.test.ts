@@ -89,6 +89,8 @@ for (const { name, url } of DATABASES)
         name: 'table2.csv',
         size: 8,
         sha256: createHash('sha256').update('a,b\n1,2\n').digest('hex'),
+        // Answered before the background output check ran.
+        scan: { status: 'pending', findings: [] },
       })
       // Stored under a generated name inside DATA_DIR/uploads, never the client's name or path.
       const stored = readdirSync(join(t.dataDir, 'uploads'))
