@@ -36,7 +36,8 @@ export function scanProcessor(
       .select(['name', 'stored_name', 'scan_status'])
       .where('id', '=', fileId)
       .executeTakeFirst()
-    if (!file || file.scan_status !== 'pending') return file?.scan_status ?? 'gone'
+    if (file === undefined) return 'gone'
+    if (file.scan_status !== 'pending') return file.scan_status
     const verdict = await withSpan('scan.file', { 'airlock.file_id': fileId }, () =>
       scanFile(join(uploadDir, file.stored_name), file.name),
     )
