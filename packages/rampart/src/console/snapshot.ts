@@ -1,7 +1,7 @@
 import type client from 'prom-client'
 import type { Rampart } from '../core/rampart.js'
 import type { Readiness } from '../health/health.js'
-import type { SloConfig } from '../slo/options.js'
+import type { Slo, SloConfig } from '../slo/options.js'
 import { parseRoute } from '../slo/options.js'
 
 /** One route's traffic since the process started. */
@@ -145,7 +145,8 @@ export async function consoleSnapshot(core: Rampart, slo?: SloConfig): Promise<C
       .filter((s) => s.value > 0)
       .map((s) => ({ policy: s.labels.policy ?? '', scope: s.labels.scope ?? '', count: s.value }))
       .sort(byCount),
-    slos: (slo?.slos ?? []).map((s) => {
+    // Jobs SLOs are judged by Prometheus; the queues section shows their raw counts.
+    slos: (slo?.slos ?? []).filter(isHttpSlo).map((s) => {
       const match = s.route === undefined ? undefined : parseRoute(s.route)
       const mine = (l: Labels) =>
         match === undefined ||
@@ -189,3 +190,8 @@ function quantileBound(buckets: Map<number, number>, total: number, q: number): 
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100
+
+/** The SLOs about requests (not background jobs). */
+function isHttpSlo(s: Slo): s is Exclude<Slo, { kind: 'jobs' }> {
+  return s.kind !== 'jobs'
+}

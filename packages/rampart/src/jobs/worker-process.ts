@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { Rampart } from '../core/rampart.js'
+import { bearerMatches } from '../security/bearer.js'
 import type { JobWorker } from './queue.js'
 
 export interface WorkerProcessOptions {
@@ -68,6 +69,13 @@ export async function serveWorkerProcess(
       return
     }
     if (path === '/metrics') {
+      // The same rules as the web process's /metrics: METRICS_ENABLED and METRICS_TOKEN.
+      if (!core.config.metrics.enabled) return json(404, { status: 'not found' })
+      const token = core.config.metrics.token
+      if (token !== undefined && !bearerMatches(req.headers.authorization, token))
+        return res
+          .writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: 'unauthorized' }))
       const openMetrics = /application\/openmetrics-text/.test(req.headers.accept ?? '')
       void metrics.render(openMetrics).then(
         ({ contentType, body }) => send(200, contentType, body),

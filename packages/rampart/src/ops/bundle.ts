@@ -1,6 +1,7 @@
 import { stringify } from 'yaml'
 import { envSchema } from '../config/env.js'
 import { generateDashboard } from '../slo/dashboard.js'
+import { workerScrapeConfigs } from '../slo/jobs.js'
 import type { SloConfig } from '../slo/options.js'
 import { renderRuleTests } from '../slo/rule-tests.js'
 import { GENERATED_HEADER, renderRules } from '../slo/rules.js'
@@ -82,6 +83,7 @@ export function generateOpsBundle(config: SloConfig): Map<string, string> {
           authorization: { type: 'Bearer', credentials_file: 'secrets/metrics-token' },
           static_configs: [{ targets: [`${svc}:${config.port}`] }],
         },
+        ...workerScrapeConfigs(config),
         { job_name: 'prometheus', static_configs: [{ targets: ['localhost:9090'] }] },
       ],
     }),

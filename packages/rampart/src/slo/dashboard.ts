@@ -1,3 +1,4 @@
+import { jobsPanels } from './dashboard-jobs.js'
 import { errorBudget, type Slo, type SloConfig } from './options.js'
 import { METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
 import { sloTiers, sloTitle } from './rules.js'
@@ -11,7 +12,7 @@ interface Target {
   instant?: boolean
 }
 
-interface PanelSpec {
+export interface PanelSpec {
   title: string
   description: string
   type: 'timeseries' | 'stat'
@@ -256,7 +257,11 @@ function layout(specs: PanelSpec[]) {
  * the Prometheus datasource as a variable so the same file imports into any Grafana.
  */
 export function generateDashboard(config: SloConfig) {
-  const specs = [...config.slos.flatMap((s) => sloPanels(config, s)), ...servicePanels(config)]
+  const specs = [
+    ...config.slos.flatMap((s) => sloPanels(config, s)),
+    ...servicePanels(config),
+    ...jobsPanels(config),
+  ]
   return {
     uid: `rampart-${config.service}`.slice(0, 40),
     title: `${config.service} (Rampart)`,

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
 import { RampartError } from '../errors/rampart-error.js'
+import { jobsSloSchema } from './jobs.js'
 import { durationSeconds, round } from './windows.js'
 
 /** The methods an SLO route may name. */
@@ -63,7 +64,10 @@ const latencySlo = z.object({
   }),
 })
 
-const sloSchema = z.discriminatedUnion('kind', [availabilitySlo, latencySlo])
+// Background jobs of one queue (see jobs.ts).
+const jobsSlo = jobsSloSchema(common)
+
+const sloSchema = z.discriminatedUnion('kind', [availabilitySlo, latencySlo, jobsSlo])
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a Prometheus label name')
 
@@ -93,6 +97,8 @@ export const configSchema = z
       .prefault({}),
     /** Where the service listens inside the ops bundle (compose, Helm, Prometheus target). */
     port: z.number().int().min(1).max(65_535).default(3000),
+    /** A worker process (`rampart/bullmq`) scraped as `<service>-worker` on this port. */
+    worker: z.object({ port: z.number().int().min(1).max(65_535) }).optional(),
     slos: z.array(sloSchema).min(1, 'declare at least one SLO'),
   })
   .superRefine((config, ctx) => {

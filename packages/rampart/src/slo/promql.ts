@@ -1,4 +1,5 @@
 import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
+import { jobsBadRate, jobsTotalRate } from './jobs.js'
 import { type LatencySlo, parseRoute, type Slo, type SloConfig } from './options.js'
 
 /** Metric names of DESIGN §5 the SLIs read. */
@@ -53,6 +54,7 @@ export function sloIdentity(config: SloConfig, slo: Slo): Record<string, string>
 
 /** Rate of all requests the SLO counts over `window`. */
 export function totalRate(config: SloConfig, slo: Slo, window: string): string {
+  if (slo.kind === 'jobs') return jobsTotalRate(config, slo, window)
   const sel = selector(sloLabels(config, slo))
   return slo.kind === 'availability'
     ? `sum(rate(${METRICS.requests}${sel}[${window}]))`
@@ -64,6 +66,7 @@ export function totalRate(config: SloConfig, slo: Slo, window: string): string {
  * never answered a 5xx has no 5xx series, so `or 0 * total` turns "no data" into 0.
  */
 export function badRate(config: SloConfig, slo: Slo, window: string): string {
+  if (slo.kind === 'jobs') return jobsBadRate(config, slo, window)
   const labels = sloLabels(config, slo)
   if (slo.kind === 'availability') {
     const bad = `sum(rate(${METRICS.requests}${selector(labels, ['status=~"5.."'])}[${window}]))`

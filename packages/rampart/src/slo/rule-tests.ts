@@ -1,5 +1,6 @@
 import { stringify } from 'yaml'
 import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
+import { jobsNoFailuresScenario, jobsTrafficSeries, sameJobsSli } from './jobs.js'
 import { errorBudget, type LatencySlo, type Slo, type SloConfig } from './options.js'
 import { METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
 import {
@@ -104,6 +105,7 @@ function sampleLabels(config: SloConfig, slo: Slo): Record<string, string> {
 
 /** Input series for a traffic pattern: good/bad requests, or histogram buckets for latency. */
 function trafficSeries(config: SloConfig, slo: Slo, total: number[], bad: number[]) {
+  if (slo.kind === 'jobs') return jobsTrafficSeries(config, slo, total, bad, seriesValues)
   const labels = sampleLabels(config, slo)
   const good = total.map((t, i) => t - (bad[i] ?? 0))
   if (slo.kind === 'availability') {
@@ -134,10 +136,12 @@ function trafficSeries(config: SloConfig, slo: Slo, total: number[], bad: number
 
 /** SLOs of the same kind (and threshold) that select series carrying `labels`. */
 function overlapping(config: SloConfig, slo: Slo, labels: Record<string, string>): Slo[] {
+  if (slo.kind === 'jobs') return config.slos.filter((o) => sameJobsSli(slo, o))
   return config.slos.filter(
     (o) =>
       o.kind === slo.kind &&
-      (o.kind === 'availability' || o.thresholdSeconds === (slo as LatencySlo).thresholdSeconds) &&
+      (o.kind === 'availability' ||
+        (o.kind === 'latency' && o.thresholdSeconds === (slo as LatencySlo).thresholdSeconds)) &&
       Object.entries(sloLabels(config, o)).every(([k, v]) => labels[k] === v),
   )
 }
@@ -344,6 +348,9 @@ export function generateRuleTests(config: SloConfig, rulesFile: string): { tests
     )
     if (slo.kind === 'latency') {
       tests.push(bucketScenario(config, slo), missingBucketScenario(config, slo, rules))
+    } else if (slo.kind === 'jobs') {
+      if (slo.waitSeconds === undefined)
+        tests.push(jobsNoFailuresScenario(config, slo, seriesValues))
     } else {
       tests.push(noErrorsScenario(config, slo))
     }

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml'
 import { runbookAnchor } from './alerts.js'
+import { jobsInfoLabels, jobsSloTitle, jobsSubject } from './jobs.js'
 import { errorBudget, type Slo, type SloConfig } from './options.js'
 import {
   badRate,
@@ -71,6 +72,7 @@ function humanHours(hours: number): string {
 }
 
 export function sloTitle(slo: Slo): string {
+  if (slo.kind === 'jobs') return jobsSloTitle(slo)
   const what = slo.kind === 'availability' ? 'non-5xx' : `within ${slo.thresholdSeconds * 1000} ms`
   return `${slo.objective} % of ${slo.route ?? 'all'} requests ${what} over ${slo.window}`
 }
@@ -155,6 +157,7 @@ function sloGroups(config: SloConfig, slo: Slo, warnings: string[]): RuleGroup[]
           ...(slo.kind === 'latency'
             ? { rampart_threshold_seconds: String(slo.thresholdSeconds) }
             : {}),
+          ...(slo.kind === 'jobs' ? jobsInfoLabels(slo) : {}),
         },
       },
     ],
@@ -183,7 +186,7 @@ function sloGroups(config: SloConfig, slo: Slo, warnings: string[]): RuleGroup[]
       // tests must match annotations exactly, so every number is written in here.
       annotations: {
         summary: `${config.service}: SLO "${slo.name}" is burning its error budget ${t.factor}x too fast (${t.severity})`,
-        description: `More than ${pct(t.threshold)} of ${slo.route ?? 'all'} requests were bad over both the last ${t.long} and ${t.short} (SLO: ${sloTitle(slo)}). At this rate the whole ${period} error budget is gone in ${humanHours(periodHours / t.factor)}.`,
+        description: `More than ${pct(t.threshold)} of ${slo.kind === 'jobs' ? jobsSubject(slo) : `${slo.route ?? 'all'} requests`} were bad over both the last ${t.long} and ${t.short} (SLO: ${sloTitle(slo)}). At this rate the whole ${period} error budget is gone in ${humanHours(periodHours / t.factor)}.`,
         runbook_url: `${config.runbookUrl}#${runbookAnchor('SLOErrorBudgetBurn')}`,
       },
     })),
