@@ -138,7 +138,13 @@ for (const { name, url } of DATABASES)
       expect(await cpage.textContent('.decide .scan-warning')).toContain('1 file is flagged')
       const highlight = await cpage.$eval(
         'tr.scan-flagged td',
-        (td) => getComputedStyle(td).backgroundColor,
+        (td) =>
+          // Runs in the page; the test's own types have no DOM.
+          (
+            globalThis as unknown as {
+              getComputedStyle(e: unknown): { backgroundColor: string }
+            }
+          ).getComputedStyle(td).backgroundColor,
       )
       expect(highlight).toBe('rgb(253, 236, 234)')
       await shot(cpage, '08-checker-decision')
