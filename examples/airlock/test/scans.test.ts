@@ -125,6 +125,19 @@ describe('airlock output checks without Redis (in-process)', () => {
       uploads.map((u) => u.requestId).sort(),
     )
     expect(completed.every((l) => l.queue === 'scans' && l.user_id !== undefined)).toBe(true)
+
+    // The ops console lists the queue with its depth and its runs.
+    const summary = await t.app.inject({ url: '/_rampart/api/summary' })
+    expect(summary.json().queues).toEqual([
+      {
+        queue: 'scans',
+        depth: { waiting: 0, active: 0, delayed: 0, failed: 0 },
+        runs: { completed: 5, failed: 0, retried: 0, stalled: 0 },
+      },
+    ])
+    const page = await t.app.inject({ url: '/_rampart' })
+    expect(page.body).toContain('<h2>Queues (depth now; runs since start)</h2>')
+    expect(page.body).toMatch(/<td>scans<\/td>(<td class="n">0<\/td>){4}<td class="n">5<\/td>/)
   })
 })
 

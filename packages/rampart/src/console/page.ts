@@ -1,5 +1,6 @@
 import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
 import { escapeHtml } from '../errors/html-page.js'
+import { QUEUE_HEADERS, queueRows } from './queues.js'
 import type { ConsoleSnapshot } from './snapshot.js'
 
 /**
@@ -109,6 +110,15 @@ export function consolePage(s: ConsoleSnapshot): string {
       s.rate_limit_blocks.map((x) => [e(x.policy), e(x.scope), n(x.count)]),
       new Set([2]),
     )}</section>`,
+    ...(s.queues.length === 0
+      ? []
+      : [
+          `<section><h2>Queues (depth now; runs since start)</h2>${table(
+            QUEUE_HEADERS,
+            queueRows(s.queues, e),
+            new Set([1, 2, 3, 4, 5, 6, 7, 8]),
+          )}</section>`,
+        ]),
   ].join('')
   return (
     '<!doctype html><html lang="en"><head><meta charset="utf-8">' +

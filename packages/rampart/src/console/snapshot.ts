@@ -3,6 +3,7 @@ import type { Rampart } from '../core/rampart.js'
 import type { Readiness } from '../health/health.js'
 import type { Slo, SloConfig } from '../slo/options.js'
 import { parseRoute } from '../slo/options.js'
+import { type QueueSummary, queueSummaries } from './queues.js'
 
 /** One route's traffic since the process started. */
 export interface RouteSummary {
@@ -28,6 +29,8 @@ export interface ConsoleSnapshot {
   requests: { total: number; errors: number; in_flight: number; routes: RouteSummary[] }
   security_events: Array<{ kind: string; count: number }>
   rate_limit_blocks: Array<{ policy: string; scope: string; count: number }>
+  /** Background-job queues (`rampart/bullmq`): depth now, runs since start. */
+  queues: QueueSummary[]
   slos: Array<{
     name: string
     kind: 'availability' | 'latency'
@@ -78,13 +81,14 @@ const startedAt = new Date(Date.now() - process.uptime() * 1000)
  */
 export async function consoleSnapshot(core: Rampart, slo?: SloConfig): Promise<ConsoleSnapshot> {
   const { registry } = core.metrics
-  const [requests, durations, inFlight, events, blocks, readiness] = await Promise.all([
+  const [requests, durations, inFlight, events, blocks, readiness, queues] = await Promise.all([
     samples(registry, 'http_requests_total'),
     samples(registry, 'http_request_duration_seconds'),
     samples(registry, 'http_requests_in_flight'),
     samples(registry, 'rampart_security_events_total'),
     samples(registry, 'rampart_ratelimit_blocks_total'),
     core.health.readiness(),
+    queueSummaries((name) => samples(registry, name)),
   ])
 
   const routes = new Map<string, RouteSummary & { buckets: Map<number, number> }>()
@@ -145,6 +149,7 @@ export async function consoleSnapshot(core: Rampart, slo?: SloConfig): Promise<C
       .filter((s) => s.value > 0)
       .map((s) => ({ policy: s.labels.policy ?? '', scope: s.labels.scope ?? '', count: s.value }))
       .sort(byCount),
+    queues,
     // Jobs SLOs are judged by Prometheus; the queues section shows their raw counts.
     slos: (slo?.slos ?? []).filter(isHttpSlo).map((s) => {
       const match = s.route === undefined ? undefined : parseRoute(s.route)
