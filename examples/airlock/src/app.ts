@@ -44,7 +44,14 @@ export interface AirlockOptions extends RampartOptions {
 declare module 'fastify' {
   interface FastifyInstance {
     /** airlock's own state, for `main.ts` and tests. */
-    airlock: { db: Kysely<Database>; databaseUrl: string; seeded: string[]; bootstrapped: boolean }
+    airlock: {
+      db: Kysely<Database>
+      databaseUrl: string
+      seeded: string[]
+      bootstrapped: boolean
+      /** Where output checks run, for the start-up banner. */
+      scans: string
+    }
   }
 }
 
@@ -109,7 +116,17 @@ export async function buildApp(
       { event: 'user.bootstrapped', username: 'admin' },
       'created the admin user from AIRLOCK_ADMIN_PASSWORD',
     )
-  app.decorate('airlock', { db, databaseUrl: describeDatabase(databaseUrl), seeded, bootstrapped })
+  const scansWhere =
+    jobs.redisUrl === undefined
+      ? 'in this process (set REDIS_URL for a BullMQ queue)'
+      : `BullMQ queue "scans" (prefix ${jobs.prefix}), ${jobs.worker ? 'worker in this process' : 'run `npm run worker -w airlock`'}`
+  app.decorate('airlock', {
+    db,
+    databaseUrl: describeDatabase(databaseUrl),
+    seeded,
+    bootstrapped,
+    scans: scansWhere,
+  })
 
   await app.register(cookie, { secret: config.secretKey.toString('hex') })
   await app.register(formbody)
