@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { ErrorContext, ErrorReporter } from '../../src/error-tracking/reporter.js'
 import { createContext, createRampart, type Rampart, runWithContext } from '../../src/index.js'
@@ -24,9 +27,19 @@ function recordingReporter(): ErrorReporter & { reports: Array<[unknown, ErrorCo
   }
 }
 
+const dirs: string[] = []
+
 function makeCore(logs: LogCapture): Rampart {
+  const dataDir = mkdtempSync(join(tmpdir(), 'rampart-jobs-'))
+  dirs.push(dataDir)
   return createRampart(
-    { service: 'jobs-test', logDestination: logs.stream, logLevel: 'info', nodeEnv: 'test' },
+    {
+      service: 'jobs-test',
+      logDestination: logs.stream,
+      logLevel: 'info',
+      nodeEnv: 'test',
+      dataDir,
+    },
     {},
   )
 }
@@ -47,6 +60,7 @@ afterEach(async () => {
   cores = []
 })
 afterAll(async () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
   if (REDIS_URL) for (const p of prefixes) await dropPrefix(REDIS_URL, p)
 })
 
@@ -90,8 +104,9 @@ describe.each(backends)('jobs on %s', (_name, backend) => {
     cores.push(core)
     const seen: Array<{ request_id?: unknown }> = []
     const queue = await (backend as Backend)(core, async (job) => {
-      // The processor runs in the enqueuing request's context: its own lines carry it.
+      // The processor runs in the enqueuing request's context: its own lines and audit rows carry it.
       core.logger.info({ event: 'scan.working', n: job.data.n })
+      await core.audit.record({ action: 'scan.checked', target: `n:${job.data.n}` })
       return job.data.n
     })
     await inRequest('req-upload-1', 'user-7', async () => {
@@ -113,6 +128,12 @@ describe.each(backends)('jobs on %s', (_name, backend) => {
     }
     expect(new Set(done.map((l) => l.job_id)).size).toBe(3)
     expect(lines(logs, 'scan.working').every((l) => l.request_id === 'req-upload-1')).toBe(true)
+    const rows = await (await core.audit.store()).readPage(0, 10)
+    expect(rows.map((r) => [r.action, r.request_id, r.actor])).toEqual([
+      ['scan.checked', 'req-upload-1', 'user-7'],
+      ['scan.checked', 'req-upload-1', 'user-7'],
+      ['scan.checked', 'req-upload-1', 'user-7'],
+    ])
     const { body } = await core.metrics.render()
     const labels = { queue: 'q', job_name: 'scan' }
     expect(seriesValue(body, 'job_runs_total', { ...labels, outcome: 'completed' })).toBe(3)
