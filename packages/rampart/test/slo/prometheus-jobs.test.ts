@@ -1,47 +1,18 @@
-import { readFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { multipartFile } from '../../../../examples/airlock/test/helpers.js'
-import { listeningAirlock } from '../support/airlock.js'
-import { startPrometheus, until } from '../support/prometheus.js'
+import { airlockUnderPrometheus, researcherDraft } from '../support/airlock-prometheus.js'
+import { until } from '../support/prometheus.js'
 import { service } from '../support/services.js'
-import { REPO_ROOT } from './support.js'
 
 const PROMETHEUS = service('PROMETHEUS_BIN')
 
 describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's jobs SLO rules", () => {
   it('reads the scans airlock ran: the wait and failure SLIs see every scan, none bad', async () => {
-    const airlock = await listeningAirlock()
-    const prom = await startPrometheus(PROMETHEUS as string, {
-      job: 'airlock',
-      target: airlock.host,
-      ruleFiles: [
-        {
-          name: 'airlock.rules.yml',
-          text: readFileSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), 'utf8'),
-        },
-      ],
-    })
+    const { airlock, prom } = await airlockUnderPrometheus(PROMETHEUS as string)
     try {
       const scans = async () =>
         (await prom.query('sum(job_wait_seconds_count{job="airlock",queue="scans"})'))[0]
-      await until('the first scrape', async () =>
-        (await prom.query('up{job="airlock"}'))[0] === 1 ? true : undefined,
-      )
-      const tokenRes = await fetch(`${airlock.url}/api/v1/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'researcher', password: 'airlock-demo' }),
-      })
-      const auth = {
-        authorization: `Bearer ${((await tokenRes.json()) as { token: string }).token}`,
-      }
-      const created = await fetch(`${airlock.url}/api/v1/requests`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ title: 'Tables', direction: 'egress', justification: 'Paper' }),
-      })
-      const { id } = (await created.json()) as { id: string }
+      const { auth, id } = await researcherDraft(airlock.url)
       const upload = async (n: number) => {
         const { payload, headers } = multipartFile(`t${n}.csv`, `a,b\n${n},20\n`)
         const res = await fetch(`${airlock.url}/api/v1/requests/${id}/files`, {

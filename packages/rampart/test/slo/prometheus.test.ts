@@ -1,49 +1,20 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { multipartFile } from '../../../../examples/airlock/test/helpers.js'
-import { listeningAirlock } from '../support/airlock.js'
-import { startPrometheus, until } from '../support/prometheus.js'
+import { airlockUnderPrometheus, researcherDraft } from '../support/airlock-prometheus.js'
+import { until } from '../support/prometheus.js'
 import { service } from '../support/services.js'
-import { REPO_ROOT } from './support.js'
 
 const PROMETHEUS = service('PROMETHEUS_BIN')
 
 describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules", () => {
   it('records an error ratio equal to the share of 5xx the test sent to airlock', async () => {
-    const airlock = await listeningAirlock()
-    const prom = await startPrometheus(PROMETHEUS as string, {
-      job: 'airlock',
-      target: airlock.host,
-      ruleFiles: [
-        {
-          name: 'airlock.rules.yml',
-          text: readFileSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), 'utf8'),
-        },
-      ],
-    })
+    const { airlock, prom } = await airlockUnderPrometheus(PROMETHEUS as string)
     try {
       const total = async () => (await prom.query('sum(http_requests_total{job="airlock"})'))[0]
-      await until('the first scrape', async () =>
-        (await prom.query('up{job="airlock"}'))[0] === 1 ? true : undefined,
-      )
       // A researcher's token and a draft request to upload files to.
-      const tokenRes = await fetch(`${airlock.url}/api/v1/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'researcher', password: 'airlock-demo' }),
-      })
-      expect(tokenRes.status).toBe(201)
-      const auth = {
-        authorization: `Bearer ${((await tokenRes.json()) as { token: string }).token}`,
-      }
-      const created = await fetch(`${airlock.url}/api/v1/requests`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ title: 'Tables', direction: 'egress', justification: 'Paper' }),
-      })
-      expect(created.status).toBe(201)
-      const { id } = (await created.json()) as { id: string }
+      const { auth, id } = await researcherDraft(airlock.url)
 
       // The fault: the uploads directory's place is taken by a file (a full or broken disk
       // would do the same), so every upload fails with a 500 and everything else still works.
