@@ -38,6 +38,11 @@ export interface BullmqWorkerOptions extends BullmqConnection {
   lockDurationMs?: number
   /** How often this worker looks for stalled jobs (BullMQ default 30 s). */
   stalledIntervalMs?: number
+  /**
+   * Stalls a job may have before BullMQ fails it for good (BullMQ default 1): a job that kills
+   * its worker every time is not run forever. Counted `failed` by the worker that next takes it.
+   */
+  maxStalledCount?: number
   /** Report this queue's depth (`queue_jobs`) on this registry too. Default true. */
   reportDepth?: boolean
   /** When the core closes, running jobs get this long to finish. Default 10 000 ms. */
@@ -186,33 +191,57 @@ export async function createBullmqWorker<T>(
   })
   connection.on('error', onError)
   const prefix = options.prefix ? { prefix: options.prefix } : {}
+  // Errors the processor threw (already counted by the runner), to tell them from failures
+  // BullMQ decides without running the job.
+  const thrown = new WeakSet<object>()
   const worker: Worker = new bullmq.Worker(
     name,
     (job: Job) =>
-      runner.run(
-        {
-          queue: name,
-          id: String(job.id),
-          name: job.name,
-          stored: job.data,
-          attempt: Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1),
-          readyAt: job.timestamp + (job.opts.delay ?? 0),
-          mayRetry: (err) =>
-            !(err instanceof bullmq.UnrecoverableError) &&
-            job.attemptsMade + 1 < (job.opts.attempts ?? 1),
-          system: 'bullmq',
-        },
-        processor,
-      ),
+      runner
+        .run(
+          {
+            queue: name,
+            id: String(job.id),
+            name: job.name,
+            stored: job.data,
+            attempt: Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1),
+            readyAt: job.timestamp + (job.opts.delay ?? 0),
+            mayRetry: (err) =>
+              !(err instanceof bullmq.UnrecoverableError) &&
+              job.attemptsMade + 1 < (job.opts.attempts ?? 1),
+            system: 'bullmq',
+          },
+          processor,
+        )
+        .catch((err: unknown) => {
+          if (typeof err === 'object' && err !== null) thrown.add(err)
+          throw err
+        }),
     {
       connection,
       ...prefix,
       concurrency: options.concurrency ?? JOB_DEFAULTS.concurrency,
       ...(options.lockDurationMs ? { lockDuration: options.lockDurationMs } : {}),
       ...(options.stalledIntervalMs ? { stalledInterval: options.stalledIntervalMs } : {}),
+      ...(options.maxStalledCount !== undefined
+        ? { maxStalledCount: options.maxStalledCount }
+        : {}),
     },
   )
   worker.on('error', onError)
+  worker.on('failed', (job: Job | undefined, err: Error) => {
+    if (job === undefined || thrown.has(err)) return
+    runner.failedUnrun(
+      {
+        queue: name,
+        id: String(job.id),
+        name: job.name,
+        stored: job.data,
+        attempt: Math.max(1, job.attemptsStarted),
+      },
+      err,
+    )
+  })
   worker.on('stalled', (jobId: string) => {
     // Rare (a worker died): one lookup for the job's name is fine here.
     bullmq.Job.fromId(worker as never, jobId).then(

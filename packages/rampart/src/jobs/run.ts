@@ -1,6 +1,7 @@
-import { createContext, runWithContext } from '../context/context.js'
+import { createContext, type RequestContext, runWithContext } from '../context/context.js'
 import type { Rampart } from '../core/rampart.js'
 import { tracingRuntime } from '../tracing/state.js'
+import type { ConsumerSpan } from '../tracing/types.js'
 import { type JobCarrier, splitCarrier } from './carrier.js'
 import { jobMetrics } from './metrics.js'
 
@@ -59,13 +60,45 @@ export class JobRunner {
     )
   }
 
+  /**
+   * Counts, logs and reports a job the queue failed for good without running it (BullMQ fails
+   * a job that stalled more than `maxStalledCount` times when a worker next picks it up), in the
+   * enqueuing request's context.
+   */
+  failedUnrun(req: Omit<RunRequest, 'mayRetry' | 'readyAt' | 'system'>, error: unknown): void {
+    const { ctx } = jobContext(req)
+    this.#metrics.series(req.queue, req.name).outcome.failed.inc()
+    runWithContext(ctx, () => {
+      const fields = { job_id: req.id, queue: req.queue, job: req.name, attempt: req.attempt }
+      this.#core.logger.error(
+        { event: 'job.failed', ...fields, will_retry: false, err: error },
+        `${req.queue} job failed for good without running`,
+      )
+      this.#report(error, req, ctx, undefined)
+    })
+  }
+
+  #report(
+    error: unknown,
+    req: { queue: string; name: string; id: string; attempt: number },
+    ctx: RequestContext,
+    span: ConsumerSpan | undefined,
+  ): void {
+    const core = this.#core
+    if (!core.errors.enabled) return
+    core.errors.capture(error, {
+      tags: { queue: req.queue, job: req.name, job_id: req.id, request_id: ctx.requestId },
+      extra: { attempt: req.attempt },
+      ...(ctx.userId === undefined ? {} : { user: core.fingerprint(ctx.userId) }),
+      ...(span ? { traceId: span.traceId, spanId: span.spanId } : {}),
+    })
+  }
+
   /** Runs `processor` on one job; resolves or rejects as the processor did. */
   run<T, R>(req: RunRequest, processor: JobProcessor<T, R>): Promise<R> {
     const core = this.#core
     const series = this.#metrics.series(req.queue, req.name)
-    const { data, carrier } = splitCarrier(req.stored as T)
-    const ctx = createContext(carrier.request_id ?? `job-${req.queue}-${req.id}`)
-    ctx.userId = carrier.user_id
+    const { ctx, data, carrier } = jobContext<T>(req)
     const waitSeconds = Math.max(0, Date.now() - req.readyAt) / 1000
     return runWithContext(ctx, async () => {
       const span = tracingRuntime()?.startConsumerSpan(
@@ -110,13 +143,7 @@ export class JobRunner {
         if (retry) core.logger.warn(line, `${req.queue} job failed; it will be retried`)
         else {
           core.logger.error(line, `${req.queue} job failed for good`)
-          if (core.errors.enabled)
-            core.errors.capture(err, {
-              tags: { queue: req.queue, job: req.name, job_id: req.id, request_id: ctx.requestId },
-              extra: { attempt: req.attempt },
-              ...(ctx.userId === undefined ? {} : { user: core.fingerprint(ctx.userId) }),
-              ...(span ? { traceId: span.traceId, spanId: span.spanId } : {}),
-            })
+          this.#report(err, req, ctx, span)
         }
         throw err
       } finally {
@@ -124,6 +151,18 @@ export class JobRunner {
       }
     })
   }
+}
+
+/** The context a job runs in: the enqueuing request's id and user, else an id of its own. */
+function jobContext<T>(req: { queue: string; id: string; stored: unknown }): {
+  ctx: RequestContext
+  data: T
+  carrier: JobCarrier
+} {
+  const { data, carrier } = splitCarrier(req.stored as T)
+  const ctx = createContext(carrier.request_id ?? `job-${req.queue}-${req.id}`)
+  ctx.userId = carrier.user_id
+  return { ctx, data, carrier }
 }
 
 /** Messaging semantic conventions of a consumer span (`process` operation). */

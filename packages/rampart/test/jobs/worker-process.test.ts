@@ -129,4 +129,33 @@ describe.skipIf(!REDIS_URL)('a worker run as its own process', () => {
     await new Promise((r) => setTimeout(r, 1500))
     expect(events(second.child, 'job.completed')).toHaveLength(1)
   })
+
+  it('a job that stalls past maxStalledCount fails for good on the next worker, counted and logged once, never run again', async () => {
+    const prefix = uniquePrefix()
+    prefixes.push(prefix)
+    const env = { LOCK_MS: '1000', STALLED_MS: '500', MAX_STALLED: '0' }
+    const first = await startWorker(prefix, env)
+    const queue = await producer(prefix)
+    await queue.add('sleep', { ms: 3000 })
+    await eventually(() => (events(first.child, 'job.working').length === 1 ? true : undefined))
+    first.child.kill('SIGKILL')
+    await first.child.exited
+    const second = await startWorker(prefix, env)
+    const failed = await eventually(
+      () => {
+        const lines = events(second.child, 'job.failed')
+        return lines.length === 1 ? lines[0] : undefined
+      },
+      20_000,
+      'the stalled job failing on the second worker',
+    )
+    expect(failed).toMatchObject({ level: 'error', will_retry: false, queue: 'work', job: 'sleep' })
+    expect(JSON.stringify(failed.err)).toContain('stalled more than allowable limit')
+    expect(events(second.child, 'job.working')).toHaveLength(0)
+    const metrics = await (await fetch(`${second.url}/metrics`)).text()
+    const labels = { queue: 'work', job_name: 'sleep' }
+    expect(seriesValue(metrics, 'job_runs_total', { ...labels, outcome: 'stalled' })).toBe(1)
+    expect(seriesValue(metrics, 'job_runs_total', { ...labels, outcome: 'failed' })).toBe(1)
+    expect(seriesValue(metrics, 'job_runs_total', { ...labels, outcome: 'completed' })).toBe(0)
+  })
 })
