@@ -75,5 +75,24 @@ export default defineConfig({
       objective: 99.9,
       window: '30d',
     },
+    {
+      name: 'scans-start',
+      description: 'Output checks start promptly: 99 % of scans start within 30 s of the upload.',
+      kind: 'jobs',
+      queue: 'scans',
+      waitSeconds: 30,
+      objective: 99,
+      window: '30d',
+    },
+    {
+      name: 'scans-succeed',
+      description: '99.5 % of output checks finish without failing for good.',
+      kind: 'jobs',
+      queue: 'scans',
+      objective: 99.5,
+      window: '30d',
+    },
   ],
+  // `npm run worker -w airlock`: the scan worker process, scraped as airlock-worker.
+  worker: { port: 3001 },
 })

@@ -13,6 +13,7 @@ import { installAuthentication } from './auth/authenticate.js'
 import { SESSION_COOKIE } from './auth/sessions.js'
 import { describeDatabase, openDatabase } from './db/database.js'
 import type { Database } from './db/schema.js'
+import { startScans } from './domain/scans.js'
 import { bootstrapAdmin, seedDemoUsers } from './domain/users.js'
 import { Workflow } from './domain/workflow.js'
 import { adminRoutes } from './routes/admin.js'
@@ -20,6 +21,7 @@ import { apiRoutes } from './routes/api.js'
 import type { RouteDeps } from './routes/deps.js'
 import { pageRoutes } from './routes/pages.js'
 import { createBusinessMetrics } from './support/business-metrics.js'
+import { jobsConfig } from './support/jobs-config.js'
 
 function csrfFor(request: FastifyRequest): { csrf: string; csrfToken: string } {
   const csrfToken = request.csrfToken()
@@ -36,12 +38,21 @@ export interface AirlockOptions extends RampartFastifyOptions {
   seedDemoUsers?: boolean
   /** First-start admin password. Default: `AIRLOCK_ADMIN_PASSWORD`. */
   adminPassword?: string
+  /** With Redis: files still pending this long are enqueued again (an enqueue lost to an outage). Default 5000 ms. */
+  scanResubmitMs?: number
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** airlock's own state, for `main.ts` and tests. */
-    airlock: { db: Kysely<Database>; databaseUrl: string; seeded: string[]; bootstrapped: boolean }
+    airlock: {
+      db: Kysely<Database>
+      databaseUrl: string
+      seeded: string[]
+      bootstrapped: boolean
+      /** Where output checks run, for the start-up banner. */
+      scans: string
+    }
   }
 }
 
@@ -63,8 +74,11 @@ export async function buildApp(
     databaseSchema,
     seedDemoUsers: seedOption,
     adminPassword,
+    scanResubmitMs,
     ...rampartOptions
   } = options
+  // Checked before anything starts: a bad job variable is one line, not a half-started app.
+  const jobs = jobsConfig(env)
   // frameworkErrors: malformed URLs and headers Fastify rejects before any hook get Rampart's
   // error page too, instead of Fastify's JSON echoing the raw path.
   const app = Fastify({ trustProxy: false, frameworkErrors })
@@ -105,7 +119,17 @@ export async function buildApp(
       { event: 'user.bootstrapped', username: 'admin' },
       'created the admin user from AIRLOCK_ADMIN_PASSWORD',
     )
-  app.decorate('airlock', { db, databaseUrl: describeDatabase(databaseUrl), seeded, bootstrapped })
+  const scansWhere =
+    jobs.redisUrl === undefined
+      ? 'in this process (set REDIS_URL for a BullMQ queue)'
+      : `BullMQ queue "scans" (prefix ${jobs.prefix}), ${jobs.worker ? 'worker in this process' : 'run `npm run worker -w airlock`'}`
+  app.decorate('airlock', {
+    db,
+    databaseUrl: describeDatabase(databaseUrl),
+    seeded,
+    bootstrapped,
+    scans: scansWhere,
+  })
 
   await app.register(cookie, { secret: config.secretKey.toString('hex') })
   await app.register(formbody)
@@ -129,11 +153,14 @@ export async function buildApp(
   )
 
   const metrics = createBusinessMetrics(core)
+  const scans = await startScans(db, core, jobs, scanResubmitMs ?? 5000)
+  // Registered after the database's hook, so it runs first (Fastify closes last-in, first-out).
+  app.addHook('onClose', () => scans.close())
   const deps: RouteDeps = {
     db,
     core,
     metrics,
-    workflow: new Workflow(db, core, metrics),
+    workflow: new Workflow(db, core, metrics, scans.scans),
     showDemoLogins: seedOption ?? config.nodeEnv === 'development',
     render(request: FastifyRequest, reply: FastifyReply, view, data, status = 200) {
       const html = eta.render(view, {

@@ -13,8 +13,14 @@ function banner(
   tracing: boolean,
   console: boolean,
   database: string,
+  scans: string,
 ): string {
-  const lines = ['', `  airlock is running on ${url}`, `  database: ${database}`]
+  const lines = [
+    '',
+    `  airlock is running on ${url}`,
+    `  database: ${database}`,
+    `  output checks: ${scans}`,
+  ]
   if (demoUsers)
     lines.push(
       '',
@@ -50,7 +56,14 @@ try {
   const demo = config.nodeEnv === 'development'
   if (process.stdout.isTTY || config.logFormat === 'pretty')
     process.stdout.write(
-      banner(url, demo, config.tracing.enabled, config.console.enabled, app.airlock.databaseUrl),
+      banner(
+        url,
+        demo,
+        config.tracing.enabled,
+        config.console.enabled,
+        app.airlock.databaseUrl,
+        app.airlock.scans,
+      ),
     )
   else
     logger.info({

@@ -89,6 +89,8 @@ for (const { name, url } of DATABASES)
         name: 'table2.csv',
         size: 8,
         sha256: createHash('sha256').update('a,b\n1,2\n').digest('hex'),
+        // Answered before the background output check ran.
+        scan: { status: 'pending', findings: [] },
       })
       // Stored under a generated name inside DATA_DIR/uploads, never the client's name or path.
       const stored = readdirSync(join(t.dataDir, 'uploads'))
@@ -136,16 +138,28 @@ for (const { name, url } of DATABASES)
       })
       expect(again.statusCode).toBe(409)
 
-      const got = await t.app.inject({
-        url: `/api/v1/requests/${draft.id}`,
-        headers: bearer(researcher),
-      })
+      // The file's output check runs in the background: compare once it is done (a, b = 1, 2
+      // are small counts: flagged).
+      const scanned = async () => {
+        for (let i = 0; i < 200; i++) {
+          const res = await t.app.inject({
+            url: `/api/v1/requests/${draft.id}`,
+            headers: bearer(researcher),
+          })
+          if (res.json().files[0].scan.status !== 'pending') return res
+          await new Promise((r) => setTimeout(r, 25))
+        }
+        throw new Error('the scan did not finish')
+      }
+      const got = await scanned()
       expect(got.statusCode).toBe(200)
-      expect(got.json()).toEqual(approved.json())
+      expect(got.json().files[0].scan.status).toBe('flagged')
+      const withScan = { ...approved.json(), files: got.json().files }
+      expect(got.json()).toEqual(withScan)
 
       const list = await t.app.inject({ url: '/api/v1/requests', headers: bearer(checker) })
       expect(list.statusCode).toBe(200)
-      expect(list.json()).toEqual({ items: [approved.json()], next_cursor: null })
+      expect(list.json()).toEqual({ items: [withScan], next_cursor: null })
     })
 
     it('answers 422 with field errors for a bad payload', async () => {

@@ -93,10 +93,24 @@ for (const { name, url } of DATABASES)
       expect(await expectCsrfInEveryForm(page)).toBe(3) // sign-out, upload, submit
 
       const upload = join(t.dataDir, 'table1.csv')
-      writeFileSync(upload, 'stratum,hr\nA,1.2\n')
+      writeFileSync(upload, 'stratum,n,hr\nA,12,1.2\nB,40,0.8\n')
       await page.setInputFiles('input[type=file]', upload)
       await Promise.all([page.waitForURL(requestUrl), page.click('text=Upload')])
       await expect.poll(() => page.locator('td', { hasText: 'table1.csv' }).count()).toBe(1)
+      // A table with a small count: the output check (a background job) flags it.
+      const counts = join(t.dataDir, 'counts.csv')
+      writeFileSync(counts, 'stratum,n\nA,3\nB,25\n')
+      await page.setInputFiles('input[type=file]', counts)
+      await Promise.all([page.waitForURL(requestUrl), page.click('text=Upload')])
+      await expect
+        .poll(async () => {
+          await page.reload()
+          return page.locator('span.scan-pending').count()
+        })
+        .toBe(0)
+      expect(await page.textContent('tr.scan-clean td:first-child')).toBe('table1.csv')
+      expect(await page.textContent('tr.scan-flagged td:first-child')).toBe('counts.csv')
+      expect(await page.textContent('tr.scan-flagged .findings li')).toBe('row 2, n: 3')
       await shot(page, '05-request-with-file')
       await Promise.all([page.waitForURL(requestUrl), page.click('text=Submit for checking')])
       expect(await page.textContent('.heading .status')).toBe('submitted')
@@ -111,6 +125,19 @@ for (const { name, url } of DATABASES)
       await shot(cpage, '07-checker-requests')
       await cpage.goto(requestUrl)
       expect(await expectCsrfInEveryForm(cpage)).toBe(3) // sign-out, approve, reject
+      // The checker sees the flagged file before deciding: a warning and a highlighted row.
+      expect(await cpage.textContent('.decide .scan-warning')).toContain('1 file is flagged')
+      const highlight = await cpage.$eval(
+        'tr.scan-flagged td',
+        (td) =>
+          // Runs in the page; the test's own types have no DOM.
+          (
+            globalThis as unknown as {
+              getComputedStyle(e: unknown): { backgroundColor: string }
+            }
+          ).getComputedStyle(td).backgroundColor,
+      )
+      expect(highlight).toBe('rgb(253, 236, 234)')
       await shot(cpage, '08-checker-decision')
       await Promise.all([
         cpage.waitForURL(requestUrl),

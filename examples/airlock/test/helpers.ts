@@ -30,6 +30,7 @@ export interface TestAirlock {
 export async function startAirlock(
   database: string | undefined,
   options: AirlockOptions = {},
+  env: NodeJS.ProcessEnv = {},
 ): Promise<TestAirlock> {
   const dataDir = mkdtempSync(join(tmpdir(), 'airlock-test-'))
   const logs = logCapture()
@@ -45,7 +46,7 @@ export async function startAirlock(
       ...(postgres ? { databaseUrl: postgres, databaseSchema: schema } : {}),
       ...options,
     },
-    {},
+    env,
   )
   return {
     app,

@@ -69,6 +69,21 @@ const migrations: Record<string, Migration> = {
         .execute()
     },
   },
+  // Every uploaded file is checked in a background job; until it ran, its scan is `pending`.
+  '0002_file_scans': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('request_files')
+        .addColumn('scan_status', 'text', (c) => c.notNull().defaultTo('pending'))
+        .execute()
+      await db.schema.alterTable('request_files').addColumn('scan_findings', 'text').execute()
+      await db.schema
+        .createIndex('request_files_scan_status')
+        .on('request_files')
+        .columns(['scan_status', 'created_at'])
+        .execute()
+    },
+  },
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations }

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely'
+
 /** Roles of DESIGN §13: researchers create requests, checkers decide, admins manage users. */
 export const ROLES = ['researcher', 'checker', 'admin'] as const
 export type Role = (typeof ROLES)[number]
@@ -55,7 +57,14 @@ export interface RequestFilesTable {
   size: number
   sha256: string
   created_at: string
+  /** The output check's verdict; `pending` until the scan job ran. */
+  scan_status: Generated<ScanStatus>
+  /** JSON of the scan's findings (`ScanFinding[]`, plus `detail` when it failed); null while pending. */
+  scan_findings: string | null
 }
+
+export const SCAN_STATUSES = ['pending', 'clean', 'flagged', 'failed'] as const
+export type ScanStatus = (typeof SCAN_STATUSES)[number]
 
 export interface Database {
   users: UsersTable

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Kysely } from 'kysely'
 import { HttpError } from 'rampart'
-import type { Database, Direction, RequestsTable, Status } from '../db/schema.js'
+import type { Database, Direction, RequestsTable, ScanStatus, Status } from '../db/schema.js'
+import type { ScanFinding } from './scan.js'
 import type { User } from './users.js'
 
 /** The API body of a request (DESIGN §13), also what the pages render. */
@@ -12,10 +13,27 @@ export interface RequestView {
   justification: string
   status: Status
   owner: string
-  files: Array<{ id: string; name: string; size: number; sha256: string }>
+  files: Array<{
+    id: string
+    name: string
+    size: number
+    sha256: string
+    /** The output check (`pending` until its job ran); see `scan.ts`. */
+    scan: FileScan
+  }>
   decision_reason: string | null
   created_at: string
   updated_at: string
+}
+
+/** A file's output check as the API shows it. */
+export interface FileScan {
+  status: ScanStatus
+  findings: ScanFinding[]
+  /** Offending cells beyond the listed ones. */
+  truncated?: number
+  /** Why a `failed` scan could not read the file. */
+  detail?: string
 }
 
 export interface NewRequest {
@@ -49,6 +67,11 @@ function decodeCursor(cursor: string): { created_at: string; id: string } {
   if (!createdAt || !id || Number.isNaN(Date.parse(createdAt)))
     throw new HttpError(422, { errors: [{ field: 'cursor', message: 'Invalid cursor' }] })
   return { created_at: createdAt, id }
+}
+
+function scanOf(status: ScanStatus, stored: string | null): FileScan {
+  const saved = stored ? (JSON.parse(stored) as Omit<FileScan, 'status'>) : undefined
+  return { status, ...saved, findings: saved?.findings ?? [] }
 }
 
 /** Reads, creates and moves requests through draft → submitted → approved / rejected. */
@@ -86,7 +109,7 @@ export class RequestStore {
     if (!row || !visibleTo(user, row)) throw new HttpError(404, { detail: 'No such request.' })
     const files = await this.db
       .selectFrom('request_files')
-      .select(['id', 'name', 'size', 'sha256'])
+      .select(['id', 'name', 'size', 'sha256', 'scan_status', 'scan_findings'])
       .where('request_id', '=', id)
       .orderBy('created_at')
       .orderBy('id')
@@ -98,7 +121,11 @@ export class RequestStore {
       justification: row.justification,
       status: row.status,
       owner: row.owner,
-      files: files.map((f) => ({ ...f, size: Number(f.size) })),
+      files: files.map(({ scan_status, scan_findings, ...f }) => ({
+        ...f,
+        size: Number(f.size),
+        scan: scanOf(scan_status, scan_findings),
+      })),
       decision_reason: row.decision_reason,
       created_at: row.created_at,
       updated_at: row.updated_at,

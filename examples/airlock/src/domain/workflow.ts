@@ -6,6 +6,7 @@ import type { Database } from '../db/schema.js'
 import { audit } from '../support/audit.js'
 import type { BusinessMetrics } from '../support/business-metrics.js'
 import { type NewRequest, RequestStore, type RequestView } from './requests.js'
+import type { Scans } from './scans.js'
 import { storeUpload, type UploadedPart } from './uploads.js'
 import type { User } from './users.js'
 
@@ -21,6 +22,7 @@ export class Workflow {
     db: Kysely<Database>,
     private readonly core: Rampart,
     private readonly metrics: BusinessMetrics,
+    private readonly scans: Scans,
   ) {
     this.requests = new RequestStore(db)
     this.uploadDir = join(core.config.dataDir, 'uploads')
@@ -56,6 +58,8 @@ export class Workflow {
       { event: 'request.file_added', airlock_request_id: id, file_id: file.id, size: file.size },
       'file added',
     )
+    // Checked in the background: the answer shows the file's scan as `pending`.
+    this.scans.request(file.id)
     return this.requests.get(user, id)
   }
 

@@ -1,6 +1,7 @@
 import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
 import { escapeHtml } from '../errors/html-page.js'
 import { lineChart } from './charts.js'
+import { QUEUE_HEADERS, queueRows } from './queues.js'
 import type { ConsoleSnapshot } from './snapshot.js'
 
 /**
@@ -158,6 +159,16 @@ const securitySection: ConsoleSection = (s) =>
     new Set([2]),
   )}</section>`
 
+/** Background-job queues (`rampart/bullmq`), when the service has any. */
+const queuesSection: ConsoleSection = (s) =>
+  s.queues.length === 0
+    ? ''
+    : `<section><h2>Queues (depth now; runs since start)</h2>${table(
+        QUEUE_HEADERS,
+        queueRows(s.queues, escapeHtml),
+        new Set([1, 2, 3, 4, 5, 6, 7, 8]),
+      )}</section>`
+
 /** The page's sections, top to bottom; a new capability adds its own renderer here. */
 export const CONSOLE_SECTIONS: readonly ConsoleSection[] = [
   summarySection,
@@ -166,6 +177,7 @@ export const CONSOLE_SECTIONS: readonly ConsoleSection[] = [
   routesSection,
   readinessSection,
   securitySection,
+  queuesSection,
 ]
 
 /**

@@ -1,8 +1,9 @@
 import type { Rampart } from '../core/rampart.js'
 import type { Readiness } from '../health/health.js'
-import type { SloConfig } from '../slo/options.js'
+import type { Slo, SloConfig } from '../slo/options.js'
 import { parseRoute } from '../slo/options.js'
 import type { ConsoleHistory } from './history.js'
+import { type QueueSummary, queueSummaries } from './queues.js'
 import { type Labels, samples } from './samples.js'
 
 /** One route's traffic since the process started. */
@@ -31,6 +32,8 @@ export interface ConsoleSnapshot {
   history: ConsoleHistory
   security_events: Array<{ kind: string; count: number }>
   rate_limit_blocks: Array<{ policy: string; scope: string; count: number }>
+  /** Background-job queues (`rampart/bullmq`): depth now, runs since start. */
+  queues: QueueSummary[]
   slos: Array<{
     name: string
     kind: 'availability' | 'latency'
@@ -62,13 +65,14 @@ export async function consoleSnapshot(
   history: ConsoleHistory,
 ): Promise<ConsoleSnapshot> {
   const { registry } = core.metrics
-  const [requests, durations, inFlight, events, blocks, readiness] = await Promise.all([
+  const [requests, durations, inFlight, events, blocks, readiness, queues] = await Promise.all([
     samples(registry, 'http_requests_total'),
     samples(registry, 'http_request_duration_seconds'),
     samples(registry, 'http_requests_in_flight'),
     samples(registry, 'rampart_security_events_total'),
     samples(registry, 'rampart_ratelimit_blocks_total'),
     core.health.readiness(),
+    queueSummaries((name) => samples(registry, name)),
   ])
 
   const routes = new Map<string, RouteSummary & { buckets: Map<number, number> }>()
@@ -130,42 +134,42 @@ export async function consoleSnapshot(
       .filter((s) => s.value > 0)
       .map((s) => ({ policy: s.labels.policy ?? '', scope: s.labels.scope ?? '', count: s.value }))
       .sort(byCount),
-    // Request SLOs only: a ratio SLO counts its own counters, which this summary does not read.
-    slos: (slo?.slos ?? [])
-      .filter((s) => s.kind !== 'ratio')
-      .map((s) => {
-        const match = s.route === undefined ? undefined : parseRoute(s.route)
-        const mine = (l: Labels) =>
-          match === undefined ||
-          (l.route === match.path && (match.method === undefined || l.method === match.method))
-        const total = requests.filter((x) => mine(x.labels)).reduce((n, x) => n + x.value, 0)
-        let bad = 0
-        if (s.kind === 'availability') {
-          bad = requests
-            .filter((x) => mine(x.labels) && Number(x.labels.status) >= 500)
-            .reduce((n, x) => n + x.value, 0)
-        } else {
-          const fast = durations
-            .filter(
-              (x) =>
-                mine(x.labels) &&
-                x.labels.__name__?.endsWith('_bucket') === true &&
-                Number(x.labels.le) === s.thresholdSeconds,
-            )
-            .reduce((n, x) => n + x.value, 0)
-          bad = total - fast
-        }
-        return {
-          name: s.name,
-          kind: s.kind,
-          objective_percent: s.objective,
-          route: s.route ?? null,
-          requests: total,
-          bad,
-          compliance_percent: total === 0 ? null : round2(((total - bad) / total) * 100),
-          meets_objective: total === 0 ? null : ((total - bad) / total) * 100 >= s.objective,
-        }
-      }),
+    queues,
+    // Request SLOs only: ratio SLOs count their own counters and jobs SLOs are judged by
+    // Prometheus (the queues section shows their raw counts).
+    slos: (slo?.slos ?? []).filter(isHttpSlo).map((s) => {
+      const match = s.route === undefined ? undefined : parseRoute(s.route)
+      const mine = (l: Labels) =>
+        match === undefined ||
+        (l.route === match.path && (match.method === undefined || l.method === match.method))
+      const total = requests.filter((x) => mine(x.labels)).reduce((n, x) => n + x.value, 0)
+      let bad = 0
+      if (s.kind === 'availability') {
+        bad = requests
+          .filter((x) => mine(x.labels) && Number(x.labels.status) >= 500)
+          .reduce((n, x) => n + x.value, 0)
+      } else {
+        const fast = durations
+          .filter(
+            (x) =>
+              mine(x.labels) &&
+              x.labels.__name__?.endsWith('_bucket') === true &&
+              Number(x.labels.le) === s.thresholdSeconds,
+          )
+          .reduce((n, x) => n + x.value, 0)
+        bad = total - fast
+      }
+      return {
+        name: s.name,
+        kind: s.kind,
+        objective_percent: s.objective,
+        route: s.route ?? null,
+        requests: total,
+        bad,
+        compliance_percent: total === 0 ? null : round2(((total - bad) / total) * 100),
+        meets_objective: total === 0 ? null : ((total - bad) / total) * 100 >= s.objective,
+      }
+    }),
   }
 }
 
@@ -177,3 +181,8 @@ function quantileBound(buckets: Map<number, number>, total: number, q: number): 
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100
+
+/** The SLOs about requests (not background jobs). */
+function isHttpSlo(s: Slo): s is Exclude<Slo, { kind: 'jobs' | 'ratio' }> {
+  return s.kind !== 'jobs' && s.kind !== 'ratio'
+}

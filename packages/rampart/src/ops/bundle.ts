@@ -1,5 +1,6 @@
 import { stringify } from 'yaml'
 import { generateDashboard } from '../slo/dashboard.js'
+import { workerScrapeConfigs } from '../slo/jobs.js'
 import type { SloConfig } from '../slo/options.js'
 import { renderRuleTests } from '../slo/rule-tests.js'
 import { GENERATED_HEADER, renderRules } from '../slo/rules.js'
@@ -42,6 +43,7 @@ export function generateOpsBundle(config: SloConfig): Map<string, string> {
           static_configs: [{ targets: [`${svc}:${config.port}`] }],
         },
         probeScrapeConfig(config),
+        ...workerScrapeConfigs(config),
         { job_name: 'prometheus', static_configs: [{ targets: ['localhost:9090'] }] },
       ],
     }),

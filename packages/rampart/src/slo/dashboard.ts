@@ -1,4 +1,5 @@
 import { routeOnlyBuckets } from './buckets.js'
+import { jobsPanels } from './dashboard-jobs.js'
 import { authRow, burnRow, businessRow } from './dashboard-rows.js'
 import { errorBudget, type Slo, type SloConfig } from './options.js'
 import { leNotIn, METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
@@ -265,6 +266,7 @@ function layout(specs: PanelSpec[]) {
  */
 export function generateDashboard(config: SloConfig) {
   const business = businessRow(config)
+  const jobs = jobsPanels(config)
   const specs = [
     row('SLO burn'),
     ...burnRow(config),
@@ -275,6 +277,7 @@ export function generateDashboard(config: SloConfig) {
     row('Auth health'),
     ...authRow(config),
     ...(business.length ? [row('Business'), ...business] : []),
+    ...(jobs.length ? [row('Jobs'), ...jobs] : []),
   ]
   return {
     uid: `rampart-${config.service}`.slice(0, 40),

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { RampartError } from '../errors/rampart-error.js'
+import { jobsSloSchema } from './jobs.js'
 import { ratioFields, ratioProblem } from './ratio.js'
 import { durationSeconds, round } from './windows.js'
 
@@ -75,7 +76,10 @@ const ratioSlo = z.object({ ...common, ...ratioFields }).superRefine((slo, ctx) 
   if (problem) ctx.addIssue({ code: 'custom', path: ['good'], message: problem })
 })
 
-const sloSchema = z.discriminatedUnion('kind', [availabilitySlo, latencySlo, ratioSlo])
+// Background jobs of one queue (see jobs.ts).
+const jobsSlo = jobsSloSchema(common)
+
+const sloSchema = z.discriminatedUnion('kind', [availabilitySlo, latencySlo, ratioSlo, jobsSlo])
 
 const labelName = z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'expected a Prometheus label name')
 
@@ -128,6 +132,8 @@ export const configSchema = z
       .optional(),
     /** Where the service listens inside the ops bundle (compose, Kubernetes, Prometheus target). */
     port: z.number().int().min(1).max(65_535).default(3000),
+    /** A worker process (`rampart/bullmq`) scraped as `<service>-worker` on this port. */
+    worker: z.object({ port: z.number().int().min(1).max(65_535) }).optional(),
     slos: z.array(sloSchema).min(1, 'declare at least one SLO'),
     /**
      * The service's own counters (`airlock_requests_submitted_total`), drawn on the dashboard:

@@ -1,3 +1,4 @@
+import { jobsBadRate, jobsTotalRate } from './jobs.js'
 import { type LatencySlo, parseRoute, type Slo, type SloConfig } from './options.js'
 import { ratioBadRate, ratioTotalRate } from './ratio.js'
 
@@ -68,6 +69,7 @@ export function sloIdentity(config: SloConfig, slo: Slo): Record<string, string>
 /** Rate of all requests the SLO counts over `window`. */
 export function totalRate(config: SloConfig, slo: Slo, window: string): string {
   if (slo.kind === 'ratio') return ratioTotalRate(config, slo, window)
+  if (slo.kind === 'jobs') return jobsTotalRate(config, slo, window)
   const sel = selector(sloLabels(config, slo))
   return slo.kind === 'availability'
     ? `sum(rate(${METRICS.requests}${sel}[${window}]))`
@@ -80,6 +82,7 @@ export function totalRate(config: SloConfig, slo: Slo, window: string): string {
  */
 export function badRate(config: SloConfig, slo: Slo, window: string): string {
   if (slo.kind === 'ratio') return ratioBadRate(config, slo, window)
+  if (slo.kind === 'jobs') return jobsBadRate(config, slo, window)
   const labels = sloLabels(config, slo)
   if (slo.kind === 'availability') {
     const bad = `sum(rate(${METRICS.requests}${selector(labels, ['status=~"5.."'])}[${window}]))`

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml'
 import { routeBuckets } from './buckets.js'
+import { jobsNoFailuresScenario, jobsTrafficSeries, sameJobsSli } from './jobs.js'
 import { errorBudget, type LatencySlo, type Slo, type SloConfig } from './options.js'
 import { probeScenarios } from './probe.js'
 import { METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
@@ -106,6 +107,7 @@ function sampleLabels(config: SloConfig, slo: Slo): Record<string, string> {
 
 /** Input series for a traffic pattern: good/bad requests, or histogram buckets for latency. */
 function trafficSeries(config: SloConfig, slo: Slo, total: number[], bad: number[]) {
+  if (slo.kind === 'jobs') return jobsTrafficSeries(config, slo, total, bad, seriesValues)
   const labels = sampleLabels(config, slo)
   const good = total.map((t, i) => t - (bad[i] ?? 0))
   if (slo.kind === 'ratio') return ratioInputSeries(config, slo, good, bad, seriesValues)
@@ -137,6 +139,7 @@ function trafficSeries(config: SloConfig, slo: Slo, total: number[], bad: number
 
 /** SLOs of the same kind (and threshold) that select series carrying `labels`. */
 function overlapping(config: SloConfig, slo: Slo, labels: Record<string, string>): Slo[] {
+  if (slo.kind === 'jobs') return config.slos.filter((o) => sameJobsSli(slo, o))
   return config.slos.filter(
     (o) =>
       o.kind === slo.kind &&
@@ -356,6 +359,9 @@ export function generateRuleTests(config: SloConfig, rulesFile: string): { tests
       tests.push(bucketScenario(config, slo), missingBucketScenario(config, slo, rules))
     } else if (slo.kind === 'ratio') {
       tests.push(ratioScenario(config, slo, sloIdentity(config, slo), seriesValues))
+    } else if (slo.kind === 'jobs') {
+      if (slo.waitSeconds === undefined)
+        tests.push(jobsNoFailuresScenario(config, slo, seriesValues))
     } else {
       tests.push(noErrorsScenario(config, slo))
     }

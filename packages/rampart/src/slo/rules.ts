@@ -1,5 +1,6 @@
 import { stringify } from 'yaml'
 import { runbookAnchor } from './alerts.js'
+import { jobsInfoLabels, jobsSloTitle, jobsSubject } from './jobs.js'
 import { errorBudget, type Slo, type SloConfig } from './options.js'
 import { probeRules } from './probe.js'
 import {
@@ -74,13 +75,16 @@ function humanHours(hours: number): string {
 export function sloTitle(slo: Slo): string {
   if (slo.kind === 'ratio')
     return `${slo.objective} % of ${slo.total} events are ${slo.good} over ${slo.window}`
+  if (slo.kind === 'jobs') return jobsSloTitle(slo)
   const what = slo.kind === 'availability' ? 'non-5xx' : `within ${slo.thresholdSeconds * 1000} ms`
   return `${slo.objective} % of ${slo.route ?? 'all'} requests ${what} over ${slo.window}`
 }
 
 /** What an SLO counts, for alert texts: `POST /login requests`, `x_total events`. */
 export function sloEvents(slo: Slo): string {
-  return slo.kind === 'ratio' ? `${slo.total} events` : `${slo.route ?? 'all'} requests`
+  if (slo.kind === 'ratio') return `${slo.total} events`
+  if (slo.kind === 'jobs') return jobsSubject(slo)
+  return `${slo.route ?? 'all'} requests`
 }
 
 /** Group names, in the order promtool must evaluate them (`group_eval_order`). */
@@ -165,6 +169,7 @@ function sloGroups(config: SloConfig, slo: Slo, warnings: string[]): RuleGroup[]
           ...(slo.kind === 'latency'
             ? { rampart_threshold_seconds: String(slo.thresholdSeconds) }
             : {}),
+          ...(slo.kind === 'jobs' ? jobsInfoLabels(slo) : {}),
         },
       },
     ],

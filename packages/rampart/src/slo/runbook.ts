@@ -1,4 +1,5 @@
 import { ALERT_DOCS } from './alerts.js'
+import { jobsRunbook } from './jobs.js'
 import type { SloConfig } from './options.js'
 import { probeModule, probeTargets } from './probe.js'
 import { sloTiers, sloTitle } from './rules.js'
@@ -35,7 +36,7 @@ export function renderRunbook(config: SloConfig): string {
           out.push(
             `| ${slo.name} | ${sloTitle(slo)} | ${t.severity} | ${t.long} / ${t.short} | ${t.factor}x | ${Number((t.threshold * 100).toPrecision(12))} % bad |`,
           )
-      out.push('')
+      out.push('', ...jobsRunbook(config))
     }
     if (doc.name === 'SLOLatencyBucketMissing')
       out.push(

@@ -39,7 +39,7 @@ import type { RequestContext } from '../context/context.js'
 import { importPeer } from '../core/optional-peer.js'
 import { createRedactor, type Redactor } from '../logging/redact.js'
 import { batchSettingsFromEnv, CountingBatchProcessor } from './batch-processor.js'
-import { otelFrames, RequestContextManager } from './context-manager.js'
+import { otelFrames, REQUEST_CONTEXT, RequestContextManager } from './context-manager.js'
 import { loadInstrumentations } from './instrumentations.js'
 import { loadedPackages, PATCHED_PACKAGES, patchLoaded } from './late-modules.js'
 import { DEFAULT_PROPAGATORS, type PropagatorName, propagatorsFromEnv } from './propagators.js'
@@ -47,6 +47,7 @@ import { RedactingProcessor, redactSpan } from './redacting-processor.js'
 import { RequestSpan, type RequestSpanPipeline, type SpanLimits } from './request-span.js'
 import { type SamplerChoice, samplerFromEnv } from './sampler.js'
 import type {
+  ConsumerSpan,
   RampartSpan,
   ServerSpanStart,
   SpanAttributes,
@@ -435,6 +436,31 @@ export async function startRuntime(settings: RuntimeSettings): Promise<TracingRu
           ) as ReturnType<typeof fn>
         },
       )
+    },
+
+    inject(carrier) {
+      propagation.inject(context.active(), carrier)
+    },
+
+    startConsumerSpan(name, attributes, carrier, ctx): ConsumerSpan {
+      const parent = propagation.extract(ROOT_CONTEXT, carrier)
+      const span = tracer.startSpan(
+        name,
+        { kind: SpanKind.CONSUMER, attributes: toAttributes(attributes) ?? {} },
+        parent,
+      )
+      const ids = span.spanContext()
+      ctx.traceId = ids.traceId
+      ctx.spanId = ids.spanId
+      // What `context.active()` answers inside the job: its span, and the job's request context.
+      ctx.carried = trace.setSpan(parent, span).setValue(REQUEST_CONTEXT, ctx)
+      const handle = wrap(span)
+      return {
+        traceId: ids.traceId,
+        spanId: ids.spanId,
+        recordError: handle.recordError,
+        end: () => span.end(),
+      }
     },
 
     setLog(next) {

@@ -48,6 +48,14 @@ export interface ServerSpan {
   abort(): void
 }
 
+/** The consumer span of one background job, as `rampart/bullmq` drives it. */
+export interface ConsumerSpan {
+  readonly traceId: string
+  readonly spanId: string
+  recordError(error: unknown): void
+  end(): void
+}
+
 export interface ServerSpanStart {
   method: string
   /** The route template, or undefined when no route matched. */
@@ -78,6 +86,18 @@ export interface TracingRuntime {
   /** Tells Rampart's context module which request an OpenTelemetry context belongs to. */
   readonly frames: FrameReader
   withSpan<T>(name: string, attributes: SpanAttributes | undefined, fn: (span: RampartSpan) => T): T
+  /** Writes the current trace context into `carrier` with the configured propagators (enqueue). */
+  inject(carrier: Record<string, string>): void
+  /**
+   * Starts a CONSUMER span parented on the context `carrier` holds (or a new trace): writes its
+   * ids into `ctx` and makes it active wherever `ctx` is current, as a server span does.
+   */
+  startConsumerSpan(
+    name: string,
+    attributes: SpanAttributes,
+    carrier: Readonly<Record<string, string>>,
+    ctx: RequestContext,
+  ): ConsumerSpan
   /** Where export failures are reported; the latest app to attach wins. */
   setLog(log: TracingLog): void
   /** Adds the service's private keys to the redaction of span attributes. */

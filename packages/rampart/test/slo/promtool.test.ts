@@ -144,6 +144,17 @@ describe.skipIf(!PROMTOOL)('generated rules under promtool', () => {
         'login-success',
         rules.replaceAll('ok="true"', 'ok="false"'),
       ],
+      // The jobs SLOs: retries counted as failures, and the wrong wait bucket.
+      [
+        'jobs failures outcome="failed" → outcome=~"failed|retried"',
+        'scans-succeed',
+        rules.replaceAll('outcome="failed"', 'outcome=~"failed|retried"'),
+      ],
+      [
+        'jobs wait bucket le=30 → le=10',
+        'scans-start',
+        rules.replaceAll('le=~"30|30\\\\.0"', 'le=~"10|10\\\\.0"'),
+      ],
     ]
     for (const [what, slo, text] of mutants) {
       expect(text, what).not.toBe(rules)

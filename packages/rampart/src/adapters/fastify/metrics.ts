@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { DURATION_BUCKETS_SECONDS, STANDARD_METHODS } from '../../config/defaults.js'
 import type { Rampart } from '../../core/rampart.js'
@@ -9,6 +8,7 @@ import type {
   CappedCounter,
   CappedHistogram,
 } from '../../metrics/registry.js'
+import { bearerMatches } from '../../security/bearer.js'
 import { extraBucketsFor, sloBuckets } from '../../slo/buckets.js'
 import type { SloConfig } from '../../slo/options.js'
 import type { RequestObservers } from './request-context.js'
@@ -18,17 +18,8 @@ export function methodLabel(method: string): string {
   return STANDARD_METHODS.has(method) ? method : 'OTHER'
 }
 
-/** Constant-time comparison of a presented bearer token against the expected one. */
-export function bearerMatches(header: string | undefined, expected: string): boolean {
-  // The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
-  if (header === undefined || !/^bearer /i.test(header)) return false
-  const given = Buffer.from(header.slice(7))
-  const want = Buffer.from(expected)
-  // Compare equal-length buffers so the time taken does not reveal the token's length either.
-  const padded = Buffer.alloc(want.length)
-  given.copy(padded, 0, 0, Math.min(given.length, want.length))
-  return timingSafeEqual(padded, want) && given.length === want.length
-}
+// Framework-free; kept importable from here for the console adapter.
+export { bearerMatches } from '../../security/bearer.js'
 
 /** Set on requests the RED metrics count (not Rampart's own paths) until they are counted. */
 const COUNTED = 'rampartCounted'

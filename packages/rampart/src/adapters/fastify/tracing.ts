@@ -1,9 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { setFrameReader } from '../../context/context.js'
 import type { Rampart } from '../../core/rampart.js'
-import { startTracing } from '../../tracing/start.js'
-import { acquireRuntime, clearRuntime, releaseRuntime } from '../../tracing/state.js'
-import type { ServerSpan, TracingRuntime } from '../../tracing/types.js'
+import { attachTracing } from '../../tracing/attach.js'
+import type { ServerSpan } from '../../tracing/types.js'
 import type { RequestObservers } from './request-context.js'
 
 const SPAN = Symbol('rampart.tracing.span')
@@ -19,23 +17,11 @@ export async function installTracing(
   core: Rampart,
   observers: RequestObservers,
 ): Promise<void> {
-  const { config } = core
-  if (!config.tracing.enabled) return
-  const runtime = await startTracing({
-    origin: 'plugin',
-    serviceName: config.service,
-    endpoint: config.tracing.endpoint,
-    redactKeys: config.redactKeys,
-    log: core.logger,
-  })
-  acquireRuntime()
-  runtime.setLog(core.logger)
-  runtime.setRedactKeys(config.redactKeys)
-  registerSpanMetrics(core, runtime)
+  const runtime = await attachTracing(core)
+  if (runtime === undefined) return
 
   // The span starts and ends inside the request context's own hooks (observers); OpenTelemetry's
   // context manager shares Rampart's async storage: one storage entered per request.
-  setFrameReader(runtime.frames)
   observers.add({
     onRequest(request: Traced, _reply, internal) {
       if (internal) return
@@ -71,37 +57,5 @@ export async function installTracing(
     const status = (error as { statusCode?: number }).statusCode ?? 500
     if (status >= 500) request[SPAN]?.recordError(error)
     done()
-  })
-
-  core.onClose('tracing', async () => {
-    if (releaseRuntime() && runtime.origin === 'plugin') {
-      setFrameReader(undefined)
-      clearRuntime(runtime)
-      await runtime.shutdown()
-    } else {
-      await runtime.forceFlush()
-    }
-  })
-}
-
-/** Every sampled span is counted once: exported, or dropped with the reason. */
-function registerSpanMetrics(core: Rampart, runtime: TracingRuntime): void {
-  const { counts } = runtime
-  core.metrics.counter({
-    name: 'rampart_tracing_spans_exported_total',
-    help: 'Spans the OTLP exporter delivered',
-    collect() {
-      this.reset()
-      this.inc(counts.exported)
-    },
-  })
-  core.metrics.counter({
-    name: 'rampart_tracing_spans_dropped_total',
-    help: 'Spans not delivered, by reason (queue_full, export_failed, export_timeout, shutdown)',
-    labelNames: ['reason'] as const,
-    collect() {
-      this.reset()
-      for (const [reason, n] of Object.entries(counts.dropped)) this.inc({ reason }, n)
-    },
   })
 }
