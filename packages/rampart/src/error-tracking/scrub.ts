@@ -23,8 +23,10 @@ export function scrubQuery(query: string, redactor: Redactor): string {
   const params = new URLSearchParams(query)
   const out: string[] = []
   for (const [name, value] of params) {
-    const kept = secretParameter(name, redactor) ? REDACTED : redactor.redactString(value)
-    out.push(`${encodeURIComponent(name)}=${encodeURIComponent(kept)}`)
+    const kept = secretParameter(name, redactor)
+      ? REDACTED
+      : encodeURIComponent(redactor.redactString(value))
+    out.push(`${encodeURIComponent(name)}=${kept}`)
   }
   return out.join('&')
 }

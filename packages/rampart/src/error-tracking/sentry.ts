@@ -98,6 +98,14 @@ function withDeadline(work: PromiseLike<boolean>, ms: number): Promise<boolean> 
   return Promise.race([done, late]).finally(() => clearTimeout(timer))
 }
 
+/** An error's enumerable fields besides message and stack, or undefined when it has none. */
+function ownFields(error: unknown): Record<string, unknown> | undefined {
+  if (!(error instanceof Error)) return undefined
+  const out: Record<string, unknown> = {}
+  for (const [k, v] of Object.entries(error)) if (k !== 'message' && k !== 'stack') out[k] = v
+  return Object.keys(out).length === 0 ? undefined : out
+}
+
 const isDropReason = (reason: string): reason is DropReason =>
   (DROP_REASONS as readonly string[]).includes(reason)
 
@@ -110,7 +118,7 @@ export function createSentryReporter(settings: SentrySettings): SentryReporter {
   // sees each one, including those the transport reports through its bound callback.
   class CountingClient extends NodeClient {
     override recordDroppedEvent(...args: Parameters<NodeClient['recordDroppedEvent']>): void {
-      const [reason, category, count = 1] = args
+      const [reason, , count = 1] = args
       if (isDropReason(reason)) {
         dropped[reason] += count
         settings.onDrop?.(reason)
@@ -178,6 +186,9 @@ export function createSentryReporter(settings: SentrySettings): SentryReporter {
         scope.setTags({ ...baseTags, ...context.tags })
         if (context.user !== undefined) scope.setUser({ id: context.user })
         if (context.extra !== undefined) scope.setExtras(redactor.redact(context.extra))
+        // The error's own fields (`code`, `details`…), as the logs show them: redacted.
+        const fields = ownFields(error)
+        if (fields !== undefined) scope.setExtra('error', redactor.redact(fields))
         const ids =
           context.traceId === undefined
             ? settings.currentIds?.()
