@@ -1,6 +1,29 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { SHUTDOWN_FLUSH_MS } from '../../src/error-tracking/start.js'
 import { type AppFactory, type AppUnderTest, CANARY, USER_ID } from './error-tracking-app.js'
 import { type SentryReceiver, startSentryReceiver } from './sentry-receiver.js'
+
+/** Sends `count` failing requests one after another; returns the slowest one's milliseconds. */
+async function failMany(app: AppUnderTest, count: number): Promise<number> {
+  let slowest = 0
+  for (let i = 0; i < count; i++) {
+    const started = performance.now()
+    const res = await fetch(`${app.url}/items/${i}/fail`)
+    await res.arrayBuffer()
+    expect(res.status).toBe(500)
+    slowest = Math.max(slowest, performance.now() - started)
+  }
+  return slowest
+}
+
+/** `rampart_error_reports_dropped_total` by reason, from the app's /metrics. */
+async function droppedTotal(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const out: Record<string, number> = {}
+  for (const m of text.matchAll(/^rampart_error_reports_dropped_total\{reason="(\w+)"\} (\d+)/gm))
+    out[m[1] as string] = Number(m[2])
+  return out
+}
 
 /**
  * Error tracking as a user sees it, against a real `@sentry/node` client sending to a local
@@ -104,6 +127,34 @@ export function errorTrackingSuite(adapter: string, start: AppFactory): void {
       expect((await fetch(`${app.url}/items/3/unavailable`)).status).toBe(503)
       const [event] = await receiver.waitForEvents(1)
       expect(event?.tags).toMatchObject({ route: '/items/:id/unavailable', status: '503' })
+    })
+
+    it('a hung endpoint (answers after 10 s): requests do not wait, overflow is dropped and counted, shutdown ends within its flush deadline', async () => {
+      const { receiver, app } = await begin()
+      receiver.delayMs = 10_000
+      const slowest = await failMany(app, 45)
+      expect(slowest).toBeLessThan(2000)
+      const dropped = await droppedTotal(app.url)
+      // 30 sends held by the endpoint fill the queue; the rest were dropped, not queued.
+      expect(dropped.queue_overflow).toBeGreaterThanOrEqual(10)
+      const started = Date.now()
+      await app.close()
+      expect(Date.now() - started).toBeLessThan(SHUTDOWN_FLUSH_MS + 1500)
+      const closeLine = app.logs.lines().find((l) => l.event === 'error_tracking.flush_timed_out')
+      expect(closeLine).toBeDefined()
+      expect(
+        app.logs.lines().filter((l) => l.event === 'error_tracking.report_dropped'),
+      ).toHaveLength(1)
+    })
+
+    it('a stopped endpoint: requests do not wait, failed sends are counted as network errors', async () => {
+      const { receiver, app } = await begin()
+      await receiver.close()
+      const slowest = await failMany(app, 10)
+      expect(slowest).toBeLessThan(2000)
+      await app.errors.flush(3000)
+      const dropped = await droppedTotal(app.url)
+      expect(dropped.network_error).toBe(10)
     })
 
     it('a background job’s last failed attempt, reported through core.errors, is one event with its tags', async () => {
