@@ -9,6 +9,7 @@ export const METRICS = {
   eventLoopLag: 'nodejs_eventloop_lag_seconds',
   rateLimitBlocks: 'rampart_ratelimit_blocks_total',
   csrfBlocks: 'rampart_csrf_blocks_total',
+  errorReports: 'rampart_error_reports_total',
 } as const
 
 function quote(v: string): string {
