@@ -28,6 +28,7 @@ export const DROP_REASONS = [
   'network_error',
   'send_error',
   'ratelimit_backoff',
+  'client_rate_limit',
   'capture_failed',
 ] as const
 export type DropReason = (typeof DROP_REASONS)[number]
@@ -43,6 +44,12 @@ export interface SentrySettings {
   redactor: Redactor
   /** Reports sent or sending at once; past it a report is dropped and counted. Default 30. */
   queueSize?: number
+  /**
+   * Reports built per second at most (a burst of five seconds' worth allowed): during an error
+   * storm the rest are dropped before any work (counted `client_rate_limit`), so a failing
+   * request costs no more than a successful one. Default 10.
+   */
+  reportsPerSecond?: number
   /** A send that has no answer after this long is abandoned (counted `network_error`). Default 5000. */
   sendTimeoutMs?: number
   /** Called on every loss, for a rate-limited log line. */
@@ -104,6 +111,21 @@ function ownFields(error: unknown): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = {}
   for (const [k, v] of Object.entries(error)) if (k !== 'message' && k !== 'stack') out[k] = v
   return Object.keys(out).length === 0 ? undefined : out
+}
+
+/** `take()` is true while the bucket has a token; it refills `perSecond` a second, up to five seconds' worth. */
+function tokenBucket(perSecond: number): () => boolean {
+  const capacity = perSecond * 5
+  let tokens = capacity
+  let last = Date.now()
+  return () => {
+    const now = Date.now()
+    tokens = Math.min(capacity, tokens + ((now - last) / 1000) * perSecond)
+    last = now
+    if (tokens < 1) return false
+    tokens -= 1
+    return true
+  }
 }
 
 const isDropReason = (reason: string): reason is DropReason =>
@@ -172,6 +194,7 @@ export function createSentryReporter(settings: SentrySettings): SentryReporter {
   if (version !== undefined) baseTags.version = version
 
   let captured = 0
+  const take = tokenBucket(settings.reportsPerSecond ?? 10)
   return {
     enabled: true,
     dropped,
@@ -180,6 +203,11 @@ export function createSentryReporter(settings: SentrySettings): SentryReporter {
     },
     capture(error: unknown, context: ErrorContext = {}) {
       captured += 1
+      if (!take()) {
+        dropped.client_rate_limit += 1
+        settings.onDrop?.('client_rate_limit')
+        return
+      }
       try {
         const scope = new Scope()
         scope.setClient(client)

@@ -88,7 +88,7 @@ export async function startErrorTracking(
 function registerReportMetrics(core: Rampart, reporter: SentryReporter): void {
   core.metrics.counter({
     name: 'rampart_error_reports_total',
-    help: 'Error reports handed to Sentry (a 5xx, a crash, a job failure)',
+    help: 'Error reports made (a 5xx, a crash, a job failure); those that never reached Sentry are counted in rampart_error_reports_dropped_total too',
     collect() {
       this.reset()
       this.inc(reporter.captured)
@@ -96,7 +96,7 @@ function registerReportMetrics(core: Rampart, reporter: SentryReporter): void {
   })
   core.metrics.counter({
     name: 'rampart_error_reports_dropped_total',
-    help: 'Error reports that never reached Sentry, by reason (queue_overflow, network_error, send_error, ratelimit_backoff, capture_failed)',
+    help: 'Error reports that never reached Sentry, by reason (queue_overflow, network_error, send_error, ratelimit_backoff, client_rate_limit, capture_failed)',
     labelNames: ['reason'] as const,
     collect() {
       this.reset()
