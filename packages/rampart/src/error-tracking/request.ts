@@ -15,9 +15,10 @@ export function ensureTraceIds(ctx: RequestContext, traceparent: unknown): void 
   if (ctx.traceId !== undefined) return
   const m = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent.trim()) : null
   const caller = m?.[1]
-  ctx.traceId =
-    caller !== undefined && caller !== ZERO_TRACE ? caller : randomBytes(16).toString('hex')
-  ctx.spanId = randomBytes(8).toString('hex')
+  // One call for both ids (24 random bytes: 32 + 16 hex characters).
+  const fresh = randomBytes(24).toString('hex')
+  ctx.traceId = caller !== undefined && caller !== ZERO_TRACE ? caller : fresh.slice(0, 32)
+  ctx.spanId = fresh.slice(32)
 }
 
 /** What an adapter knows about a request that was answered with a 5xx. */
