@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { SHUTDOWN_FLUSH_MS } from '../../src/error-tracking/start.js'
 import { runTs } from '../support/child.js'
 import { type SentryReceiver, startSentryReceiver } from '../support/sentry-receiver.js'
 
@@ -99,5 +100,24 @@ describe('crashes are never silent', () => {
     expect(receiver.events().map((e) => e.exception?.values?.[0]?.value)).toEqual([
       'nobody caught this',
     ])
+  })
+
+  it('SIGTERM with the Sentry endpoint hung: the drain and the 2 s flush end the process in time, exit 0', async () => {
+    receiver = await startSentryReceiver()
+    receiver.delayMs = 10_000
+    const child = runTs(service, production(receiver.dsn, { SCENARIO: 'listen' }))
+    const port = await child.port
+    for (let i = 0; i < 40; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/fail`)
+      expect(res.status).toBe(500)
+    }
+    const started = Date.now()
+    child.kill('SIGTERM')
+    expect(await child.exited, child.stderrText()).toBe(0)
+    // Drain (nothing in flight) + the flush deadline, with room for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(SHUTDOWN_FLUSH_MS + 3000)
+    const events = lines(child.stdoutText()).map((l) => l.event)
+    expect(events).toContain('service.stopping')
+    expect(events).toContain('error_tracking.flush_timed_out')
   })
 })
