@@ -42,7 +42,6 @@ export {
   type ErrorReporter,
   NOOP_REPORTER,
 } from './error-tracking/reporter.js'
-export type { ReporterSlot } from './error-tracking/slot.js'
 export { HttpError, REASONS } from './errors/http-error.js'
 export { prefersHtml } from './errors/negotiate.js'
 export { type FieldError, toHttpError } from './errors/normalize.js'

@@ -1,7 +1,8 @@
 import { createAuditLog } from '../audit/index.js'
 import type { RampartOptions } from '../config/options.js'
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js'
-import { createReporterSlot, type ReporterSlot } from '../error-tracking/slot.js'
+import type { ErrorReporter } from '../error-tracking/reporter.js'
+import { createReporterSlot } from '../error-tracking/slot.js'
 import { Health } from '../health/health.js'
 import { createFingerprint } from '../logging/fingerprint.js'
 import { type AccessLine, createLogging, type Logger } from '../logging/logger.js'
@@ -32,7 +33,7 @@ export interface Rampart {
    * Error tracking: reports go nowhere (`enabled` false) until `SENTRY_DSN` turns it on (see
    * docs/error-tracking.md). The object never changes, so it can be kept from the start.
    */
-  readonly errors: ReporterSlot
+  readonly errors: ErrorReporter
   /** HMAC-SHA256 of a value keyed with the secret key, 8 hex characters. */
   readonly fingerprint: (value: string) => string
   /** Registers a resource to close at shutdown (closed in reverse order of registration). */

@@ -10,10 +10,19 @@ export interface ReporterSlot extends ErrorReporter {
   use(reporter: ErrorReporter): void
 }
 
+// The slots `createReporterSlot` made: `Rampart.errors` stays the seam's plain `ErrorReporter`,
+// and error tracking finds the slot behind it here.
+const slots = new WeakSet<object>()
+
+/** The slot behind a core's `errors` (made by `createRampart`), or undefined for another reporter. */
+export function reporterSlotOf(errors: ErrorReporter): ReporterSlot | undefined {
+  return slots.has(errors) ? (errors as ReporterSlot) : undefined
+}
+
 /** A slot holding `NOOP_REPORTER` until error tracking starts. */
 export function createReporterSlot(): ReporterSlot {
   let target: ErrorReporter = NOOP_REPORTER
-  return {
+  const slot: ReporterSlot = {
     get enabled() {
       return target.enabled
     },
@@ -25,4 +34,6 @@ export function createReporterSlot(): ReporterSlot {
       target = reporter
     },
   }
+  slots.add(slot)
+  return slot
 }

@@ -3,6 +3,7 @@ import type { Rampart } from '../core/rampart.js'
 import { RampartError } from '../errors/rampart-error.js'
 import { NOOP_REPORTER } from './reporter.js'
 import type { DropReason, SentryReporter } from './sentry.js'
+import { reporterSlotOf } from './slot.js'
 
 /** How long shutdown waits for queued reports: well inside the default 10 s drain budget. */
 export const SHUTDOWN_FLUSH_MS = 2000
@@ -33,6 +34,12 @@ export async function startErrorTracking(
 ): Promise<SentryReporter | undefined> {
   const { sentry, service } = core.config
   if (sentry.dsn === undefined) return undefined
+  const slot = reporterSlotOf(core.errors)
+  if (slot === undefined)
+    throw new RampartError(
+      'ERR_RAMPART_CONFIG',
+      'error tracking needs a core made by createRampart',
+    )
   let sdk: SentryModule
   try {
     sdk = await load()
@@ -66,10 +73,10 @@ export async function startErrorTracking(
       )
     },
   })
-  core.errors.use(reporter)
+  slot.use(reporter)
   registerReportMetrics(core, reporter)
   core.onClose('error-tracking', async () => {
-    core.errors.use(NOOP_REPORTER)
+    slot.use(NOOP_REPORTER)
     if (!(await reporter.close(SHUTDOWN_FLUSH_MS)))
       logger.warn(
         { event: 'error_tracking.flush_timed_out', timeout_ms: SHUTDOWN_FLUSH_MS },
