@@ -18,9 +18,9 @@ export async function installErrorTracking(
   core: Rampart,
   observers: RequestObservers,
 ): Promise<void> {
-  const uninstall = installCrashHandlers(core)
-  core.onClose('crash-handlers', uninstall)
+  // Sentry first: when it cannot start, the plugin fails with nothing installed on `process`.
   await startErrorTracking(core)
+  core.onClose('crash-handlers', installCrashHandlers(core))
   if (!core.errors.enabled) return
 
   app.decorateRequest(THROWN, undefined)
