@@ -52,6 +52,8 @@ export interface ResolvedConfig {
     readonly dsn: string | undefined
     readonly environment: string
     readonly release: string | undefined
+    /** The events' `version` tag: the release, else the package version npm ran (`npm_package_version`). */
+    readonly version: string | undefined
     readonly sampleRate: number
   }
   /** The process's `uncaughtException`/`unhandledRejection` handlers (docs/error-tracking.md). */
@@ -239,8 +241,10 @@ export function resolveConfig(
       options.sentryRelease === undefined
         ? e.SENTRY_RELEASE
         : checkOption('sentryRelease', envSchema.shape.SENTRY_RELEASE, options.sentryRelease),
+    version: undefined as string | undefined,
     sampleRate: options.sentrySampleRate ?? e.SENTRY_SAMPLE_RATE ?? 1,
   }
+  sentry.version = sentry.release ?? (env.npm_package_version || undefined)
   if (!(sentry.sampleRate >= 0 && sentry.sampleRate <= 1))
     throw configError('sentrySampleRate', sentry.sampleRate, 'a number from 0 to 1')
   const crash = {

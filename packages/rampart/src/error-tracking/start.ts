@@ -60,7 +60,7 @@ export async function startErrorTracking(
     release: sentry.release,
     sampleRate: sentry.sampleRate,
     service,
-    version: sentry.release ?? process.env.npm_package_version,
+    version: sentry.version,
     redactor: core.redactor,
     currentIds: () => currentSpanIds(currentContext()),
     onDrop(reason: DropReason) {
