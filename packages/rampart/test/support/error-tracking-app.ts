@@ -12,6 +12,7 @@ import { type LogCapture, logCapture } from './log-capture.js'
  * Routes:
  * - `GET /items/:id/fail` and `POST /items/:id/fail`: bind the user `USER_ID`, then throw an
  *   error whose message carries `token=` and whose `details.secret` a canary (500);
+ * - `GET /items/:id/slow-fail`: throw after 300 ms (its client may be gone by then);
  * - `GET /items/:id/unavailable`: answer 503 without throwing;
  * - `GET /items/:id`: 200; `POST /items`: 422 (validation failed); anything else: 404.
  */
@@ -61,6 +62,10 @@ export const fastifyApp: AppFactory = async (options) => {
   app.get('/items/:id/fail', async () => fail())
   // A webhook-like route (no CSRF token) so the cookie canary reaches the handler.
   app.post('/items/:id/fail', { config: { csrf: false } }, async () => fail())
+  app.get('/items/:id/slow-fail', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    throw new Error('slow failure')
+  })
   app.get('/items/:id/unavailable', async (_request, reply) => reply.code(503).send({}))
   app.get('/items/:id', async () => ({ ok: true }))
   app.post('/items', async () => {

@@ -157,6 +157,23 @@ export function errorTrackingSuite(adapter: string, start: AppFactory): void {
       expect(dropped.network_error).toBe(10)
     })
 
+    it('a handler that fails after its client went away (no answer sent) is still one event', async () => {
+      const { receiver, app } = await begin()
+      const aborted = new AbortController()
+      const pending = fetch(`${app.url}/items/5/slow-fail`, { signal: aborted.signal })
+      setTimeout(() => aborted.abort(), 100)
+      await expect(pending).rejects.toThrow()
+      const [event] = await receiver.waitForEvents(1)
+      await settle(app)
+      expect(receiver.events()).toHaveLength(1)
+      expect(event?.tags).toMatchObject({ route: '/items/:id/slow-fail', status: '500' })
+      expect(event?.exception?.values?.[0]?.value).toBe('slow failure')
+      // The access line says the client left (499); the report says what failed.
+      const access = app.logs.lines().find((l) => l.event === 'request.completed')
+      expect(access?.status).toBe(499)
+      expect(event?.tags?.request_id).toBe(access?.request_id)
+    })
+
     it('a background job’s last failed attempt, reported through core.errors, is one event with its tags', async () => {
       const { receiver, app } = await begin()
       app.errors.capture(new Error('sending the digest failed'), {
