@@ -18,6 +18,7 @@ import { bootstrapAdmin, seedDemoUsers } from './domain/users.js'
 import { Workflow } from './domain/workflow.js'
 import { adminRoutes } from './routes/admin.js'
 import { apiRoutes } from './routes/api.js'
+import { DEBUG_ROUTES, debugRoutes, debugRoutesWanted } from './routes/debug.js'
 import type { RouteDeps } from './routes/deps.js'
 import { pageRoutes } from './routes/pages.js'
 import { createBusinessMetrics } from './support/business-metrics.js'
@@ -40,6 +41,8 @@ export interface AirlockOptions extends RampartFastifyOptions {
   adminPassword?: string
   /** With Redis: files still pending this long are enqueued again (an enqueue lost to an outage). Default 5000 ms. */
   scanResubmitMs?: number
+  /** `GET /debug/error` (see routes/debug.ts). Default: `AIRLOCK_DEBUG_ROUTES`, else off. */
+  debugRoutes?: boolean
 }
 
 declare module 'fastify' {
@@ -75,10 +78,14 @@ export async function buildApp(
     seedDemoUsers: seedOption,
     adminPassword,
     scanResubmitMs,
+    debugRoutes: debugOption,
     ...rampartOptions
   } = options
-  // Checked before anything starts: a bad job variable is one line, not a half-started app.
+  // Checked before anything starts: a bad job variable or a refused setting is one line, and
+  // leaves nothing half-started.
   const jobs = jobsConfig(env)
+  const production = (rampartOptions.nodeEnv ?? env.NODE_ENV?.trim().toLowerCase()) === 'production'
+  const debug = debugRoutesWanted(debugOption, env.AIRLOCK_DEBUG_ROUTES, production)
   // frameworkErrors: malformed URLs and headers Fastify rejects before any hook get Rampart's
   // error page too, instead of Fastify's JSON echoing the raw path.
   const app = Fastify({ trustProxy: false, frameworkErrors })
@@ -87,7 +94,10 @@ export async function buildApp(
     sensitivePaths: ['/login', '/api/v1/tokens', '/admin'],
     csrf: { sessionCookie: SESSION_COOKIE },
     // The SLOs `rampart slo rules` reads: checked against the routes, series created at 0.
-    slo: sloConfig,
+    // The debug route, when on, is a real route of the app for that run, not one SLOs are on.
+    slo: debug
+      ? { ...sloConfig, routes: [...(sloConfig.routes ?? []), ...DEBUG_ROUTES] }
+      : sloConfig,
     ...rampartOptions,
   })
   const core = app.rampart
@@ -175,5 +185,12 @@ export async function buildApp(
   pageRoutes(app, deps)
   adminRoutes(app, deps)
   apiRoutes(app, deps)
+  if (debug) {
+    debugRoutes(app)
+    core.logger.warn(
+      { event: 'debug_routes.enabled', routes: ['/debug/error'] },
+      'debug routes are on (AIRLOCK_DEBUG_ROUTES): turn them off when the check is done',
+    )
+  }
   return app
 }

@@ -37,6 +37,11 @@ export {
   csrfField,
   type TokenFailure,
 } from './csrf/index.js'
+export {
+  type ErrorContext,
+  type ErrorReporter,
+  NOOP_REPORTER,
+} from './error-tracking/reporter.js'
 export { HttpError, REASONS } from './errors/http-error.js'
 export { prefersHtml } from './errors/negotiate.js'
 export { type FieldError, toHttpError } from './errors/normalize.js'

@@ -100,6 +100,21 @@ export const cidrList = z.string().transform((text, ctx) => {
   return out
 })
 
+/** Sentry's rule for environment and release names: no slash, no whitespace, a bounded length. */
+const sentryName = (max: number) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^[^\\s/]{1,${max}}$`),
+      `a name without spaces or "/" (at most ${max} characters)`,
+    )
+
+/** A share from 0 to 1 (`0.25`). */
+export const sampleRate = z
+  .string()
+  .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, 'a number from 0 to 1')
+  .transform(Number)
+
 export const dbUrl = z
   .string()
   .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'sqlite:<path> or a postgres:// URL')
@@ -160,6 +175,10 @@ export const envSchema = z.object({
   SENTRY_DSN: optional(
     z.string().regex(/^https?:\/\/.+@.+/, 'a DSN such as https://<key>@<host>/<project>'),
   ),
+  SENTRY_ENVIRONMENT: optional(sentryName(64)),
+  SENTRY_RELEASE: optional(sentryName(200)),
+  SENTRY_SAMPLE_RATE: optional(sampleRate),
+  RAMPART_ON_UNHANDLED_REJECTION: choice(['crash', 'log']),
   RAMPART_CONSOLE: z.preprocess(lower, booleanText.optional()),
   RAMPART_CONSOLE_TOKEN: optional(tokenText),
 })

@@ -105,8 +105,22 @@ export interface RampartOptions {
   shutdownDelayS?: number
   /** Tuning of the audit log (checkpoint interval, batch size, table name); see `AuditOptions`. */
   auditOptions?: AuditOptions
-  /** Default: `SENTRY_DSN`. */
+  /** Turns error tracking on (docs/error-tracking.md). Default: `SENTRY_DSN`. */
   sentryDsn?: string
+  /** Default: `SENTRY_ENVIRONMENT`, else the Node environment (`production`, …). */
+  sentryEnvironment?: string
+  /** Default: `SENTRY_RELEASE`, else none. */
+  sentryRelease?: string
+  /** Share of error events sent, 0 to 1. Default: `SENTRY_SAMPLE_RATE`, else 1. */
+  sentrySampleRate?: number
+  /**
+   * Log (and report) an uncaught exception as `process.crashed` and exit 1 after a short flush;
+   * log and report unhandled rejections. Default: on, except when the Node environment is
+   * `test` (the test runner owns the process's handlers). `false` installs no handler.
+   */
+  crashHandlers?: boolean
+  /** Whether an unhandled rejection also exits. Default: `RAMPART_ON_UNHANDLED_REJECTION`, else `crash` in production and `log` otherwise. */
+  onUnhandledRejection?: 'crash' | 'log'
   /** Ops console at `/_rampart`. Default: `RAMPART_CONSOLE`, else on in development only. */
   console?: boolean
   /** Default: `RAMPART_CONSOLE_TOKEN`. Required to turn the console on in production. */

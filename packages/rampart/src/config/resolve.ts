@@ -58,6 +58,20 @@ export interface ResolvedConfig {
   readonly maxBodyBytes: number
   readonly audit: { readonly db: string; readonly key: Buffer }
   readonly sentryDsn: string | undefined
+  /** Error tracking: on when `dsn` is set (docs/error-tracking.md). */
+  readonly sentry: {
+    readonly dsn: string | undefined
+    readonly environment: string
+    readonly release: string | undefined
+    /** The events' `version` tag: the release, else the package version npm ran (`npm_package_version`). */
+    readonly version: string | undefined
+    readonly sampleRate: number
+  }
+  /** The process's `uncaughtException`/`unhandledRejection` handlers (docs/error-tracking.md). */
+  readonly crash: {
+    readonly handlers: boolean
+    readonly onUnhandledRejection: 'crash' | 'log'
+  }
   readonly console: { readonly enabled: boolean; readonly token: string | undefined }
   readonly redactKeys: readonly string[]
   readonly sensitivePaths: readonly string[]
@@ -268,6 +282,40 @@ export function resolveConfig(
       ? (e.OTEL_SERVICE_NAME ?? options.slo?.service ?? DEFAULTS.service)
       : checkOption('service', serviceName, options.service)
 
+  const sentryDsn =
+    options.sentryDsn === undefined
+      ? e.SENTRY_DSN
+      : checkOption('sentryDsn', envSchema.shape.SENTRY_DSN, options.sentryDsn)
+  const sentry = {
+    dsn: sentryDsn,
+    environment:
+      options.sentryEnvironment === undefined
+        ? (e.SENTRY_ENVIRONMENT ?? nodeEnv)
+        : (checkOption(
+            'sentryEnvironment',
+            envSchema.shape.SENTRY_ENVIRONMENT,
+            options.sentryEnvironment,
+          ) ?? nodeEnv),
+    release:
+      options.sentryRelease === undefined
+        ? e.SENTRY_RELEASE
+        : checkOption('sentryRelease', envSchema.shape.SENTRY_RELEASE, options.sentryRelease),
+    version: undefined as string | undefined,
+    sampleRate: options.sentrySampleRate ?? e.SENTRY_SAMPLE_RATE ?? 1,
+  }
+  sentry.version = sentry.release ?? (env.npm_package_version || undefined)
+  if (!(sentry.sampleRate >= 0 && sentry.sampleRate <= 1))
+    throw configError('sentrySampleRate', sentry.sampleRate, 'a number from 0 to 1')
+  const crash = {
+    handlers: options.crashHandlers ?? nodeEnv !== 'test',
+    onUnhandledRejection:
+      options.onUnhandledRejection ??
+      e.RAMPART_ON_UNHANDLED_REJECTION ??
+      (isProduction ? ('crash' as const) : ('log' as const)),
+  }
+  if (crash.onUnhandledRejection !== 'crash' && crash.onUnhandledRejection !== 'log')
+    throw configError('onUnhandledRejection', crash.onUnhandledRejection, 'crash or log')
+
   return {
     service,
     nodeEnv,
@@ -294,7 +342,9 @@ export function resolveConfig(
     maxUploadBytes: maxUploadMb * 1024 * 1024,
     maxBodyBytes: maxBodyKb * 1024,
     audit: { db: auditDb, key: auditKey },
-    sentryDsn: options.sentryDsn ?? e.SENTRY_DSN,
+    sentryDsn,
+    sentry,
+    crash,
     console: { enabled: consoleEnabled, token: consoleToken },
     redactKeys: [...(options.redactKeys ?? [])],
     sensitivePaths: [...(options.sensitivePaths ?? [])],

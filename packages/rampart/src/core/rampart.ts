@@ -1,7 +1,8 @@
 import { createAuditLog } from '../audit/index.js'
 import type { RampartOptions } from '../config/options.js'
 import { type ResolvedConfig, resolveConfig } from '../config/resolve.js'
-import { type ErrorReporter, NOOP_REPORTER } from '../error-tracking/reporter.js'
+import type { ErrorReporter } from '../error-tracking/reporter.js'
+import { createReporterSlot } from '../error-tracking/slot.js'
 import { Health } from '../health/health.js'
 import { createFingerprint } from '../logging/fingerprint.js'
 import { type AccessLine, createLogging, type Logger } from '../logging/logger.js'
@@ -28,7 +29,10 @@ export interface Rampart {
   readonly health: Health
   /** Body, upload and JSON limits; `limits.multipart` is what to pass to `@fastify/multipart`. */
   readonly limits: RampartLimits
-  /** Error tracking: `NOOP_REPORTER` unless it is configured (see docs/error-tracking.md). */
+  /**
+   * Error tracking: reports go nowhere (`enabled` false) until `SENTRY_DSN` turns it on (see
+   * docs/error-tracking.md). The object never changes, so it can be kept from the start.
+   */
   readonly errors: ErrorReporter
   /** HMAC-SHA256 of a value keyed with the secret key, 8 hex characters. */
   readonly fingerprint: (value: string) => string
@@ -77,7 +81,7 @@ export function createRampart(
     health: new Health(),
     audit,
     limits: resolveLimits(config, MAX_JSON_DEPTH),
-    errors: NOOP_REPORTER,
+    errors: createReporterSlot(),
     fingerprint,
     onClose: (name, close) => lifecycle.onClose(name, close),
     async close() {

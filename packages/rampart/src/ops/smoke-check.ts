@@ -17,6 +17,11 @@ export interface CheckOptions {
    * Default `/login`.
    */
   csrfPath?: string
+  /**
+   * Path of a debug route that throws on purpose (airlock's `/debug/error`): it must answer 500
+   * with a problem body, and the service's `rampart_error_reports_total` must grow by one.
+   */
+  expectErrorRoute?: string
   /** Per-request timeout. Default 5000 ms. */
   timeoutMs?: number
   /** Called after each check, for progress output. */
@@ -171,6 +176,48 @@ export async function runChecks(
       )
     return `403 for a cross-site POST to ${path} with the "${cookie}" cookie`
   })
+  if (options.expectErrorRoute !== undefined) {
+    const path = options.expectErrorRoute
+    await check(`error route GET ${path}`, async () => {
+      const reports = async (): Promise<number | undefined> => {
+        const r = await call('/metrics', {
+          headers:
+            options.metricsToken === undefined
+              ? {}
+              : { authorization: `Bearer ${options.metricsToken}` },
+        })
+        if (r.status !== 200) return undefined
+        const m = /^rampart_error_reports_total(?:\{[^}]*\})? (\d+)/m.exec(r.body)
+        if (!m?.[1])
+          fail(
+            'error tracking is off: /metrics has no rampart_error_reports_total (is SENTRY_DSN set?)',
+          )
+        return Number(m?.[1])
+      }
+      const before = await reports()
+      const r = await call(path, { headers: { accept: 'application/json' } })
+      if (r.status === 404) fail(`404: the route is not on (AIRLOCK_DEBUG_ROUTES?)`)
+      if (r.status !== 500) fail(`expected 500, got ${r.status}`)
+      const type = r.headers.get('content-type') ?? ''
+      if (!type.startsWith('application/problem+json'))
+        fail(`expected application/problem+json, got ${type || 'no content-type'}`)
+      const body = safeJson(r.body) as { request_id?: unknown } | undefined
+      if (typeof body?.request_id !== 'string')
+        fail(`the problem has no request_id: ${snippet(r.body)}`)
+      if (/\bat .+:\d+:\d+/.test(r.body)) fail('the answer shows a stack trace')
+      const id = String(body?.request_id)
+      if (before === undefined) return `500 problem+json; look for request_id ${id} in Sentry`
+      // The report is counted when it is handed to Sentry, just after the answer went out.
+      let after = before
+      for (let i = 0; i < 20 && after === before; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        after = (await reports()) ?? before
+      }
+      if (after !== before + 1)
+        fail(`rampart_error_reports_total went from ${before} to ${after}, expected one report`)
+      return `500 problem+json, one error report; look for request_id ${id} in Sentry`
+    })
+  }
   return results
 }
 

@@ -82,6 +82,18 @@ export const ALERT_DOCS: readonly AlertDoc[] = [
       'Check CPU limits and throttling of the container; move CPU-heavy work (hashing, compression) off the request path.',
     ],
   },
+  {
+    name: 'ServiceErrorSpike',
+    severity: 'ticket',
+    meaning:
+      'The service sent at least 10 error reports to Sentry in 5 minutes, 5 times the rate of the hour before: a new failure (a 5xx from a handler, a crash, a background job failing its last attempt) started. Only services with error tracking on (`SENTRY_DSN`) have the `rampart_error_reports_total` series this watches.',
+    actions: [
+      "Open Sentry for the service and the alert's time window, sorted by events: the new issue is usually on top. Its `route`, `status` and `release` tags say where and since which deploy.",
+      "Follow one event: its `request_id` tag finds the request's log lines (`request.failed` has the stack), its `trace_id` tag (the same as the logs' and the trace's) opens the trace.",
+      'A spike right after a deploy: roll back first. A spike of crashes (`origin` tag `uncaught_exception`): look for `process.crashed` lines and restarts.',
+      'If Sentry shows fewer events than the spike, check `rampart_error_reports_dropped_total` (the Sentry endpoint slow or down, or the queue full): reports are dropped, never waited for.',
+    ],
+  },
 ]
 
 /** The runbook anchor of an alert (GitHub-style heading slug). */

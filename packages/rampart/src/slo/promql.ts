@@ -11,6 +11,7 @@ export const METRICS = {
   rateLimitBlocks: 'rampart_ratelimit_blocks_total',
   csrfBlocks: 'rampart_csrf_blocks_total',
   securityEvents: 'rampart_security_events_total',
+  errorReports: 'rampart_error_reports_total',
 } as const
 
 /** A PromQL string literal. */

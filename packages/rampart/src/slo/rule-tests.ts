@@ -325,6 +325,33 @@ function targetDownScenario(config: SloConfig, rules: Rule[]): PromtoolTest {
   }
 }
 
+/**
+ * No reports for 70 minutes, then 5 a minute: the 5-minute count reaches 10 at minute 72
+ * (pending), fires at 74; an hour of the same rate later it is no spike and resolves.
+ */
+function errorSpikeScenario(config: SloConfig, rules: Rule[]): PromtoolTest {
+  const labels = { ...serviceLabels(config), instance: 'app:3000' }
+  const rule = rules.find((r) => r.alert === 'ServiceErrorSpike')
+  const increments = [...Array<number>(70).fill(0), ...Array<number>(80).fill(5)]
+  const firing = {
+    // sum() keeps no label of the series: only the rule's own.
+    exp_labels: { ...(rule?.labels ?? {}) },
+    exp_annotations: { ...(rule?.annotations ?? {}) },
+  }
+  return {
+    name: 'ServiceErrorSpike fires 2 minutes into a jump of error reports and resolves once the rate is the usual one',
+    interval: '1m',
+    input_series: [
+      { series: `${METRICS.errorReports}${selector(labels)}`, values: seriesValues(increments) },
+    ],
+    alert_rule_test: [
+      { eval_time: '73m', alertname: 'ServiceErrorSpike', exp_alerts: [] },
+      { eval_time: '75m', alertname: 'ServiceErrorSpike', exp_alerts: [firing] },
+      { eval_time: '145m', alertname: 'ServiceErrorSpike', exp_alerts: [] },
+    ],
+  }
+}
+
 /** A `promtool test rules` file for the rules file named `rulesFile` (relative to the test file). */
 export function generateRuleTests(config: SloConfig, rulesFile: string): { tests: PromtoolTest[] } {
   const rules = generateRules(config).groups.flatMap((g) => g.rules)
@@ -367,6 +394,7 @@ export function generateRuleTests(config: SloConfig, rulesFile: string): { tests
     }
   }
   tests.push(targetDownScenario(config, rules), ...probeScenarios(config, rules))
+  tests.push(errorSpikeScenario(config, rules))
   void rulesFile
   return { tests }
 }

@@ -220,11 +220,15 @@ function sloGroups(config: SloConfig, slo: Slo, warnings: string[]): RuleGroup[]
   return [sli, meta, alerts]
 }
 
+/** `ServiceErrorSpike`: at least `min` reports in 5 minutes, at `factor` times the hour before's rate. */
+export const ERROR_SPIKE = { min: 10, factor: 5 } as const
+
 function serviceGroup(config: SloConfig): RuleGroup {
   const sel = selector(serviceLabels(config))
   const svc = config.service
   const link = (a: string) => `${config.runbookUrl}#${runbookAnchor(a)}`
   const { inFlight, eventLoopLagSeconds } = config.saturation
+  const reports5m = `sum(increase(${METRICS.errorReports}${sel}[5m]))`
   return {
     name: groupNames(config).at(-2) as string,
     rules: [
@@ -259,6 +263,19 @@ function serviceGroup(config: SloConfig): RuleGroup {
           summary: `${svc}: event-loop lag above ${eventLoopLagSeconds * 1000} ms`,
           description: `The Node.js event loop of an instance of ${svc} has lagged more than ${eventLoopLagSeconds * 1000} ms on average for 10 minutes: synchronous work is blocking requests.`,
           runbook_url: link('ServiceEventLoopLagHigh'),
+        },
+      },
+      {
+        alert: 'ServiceErrorSpike',
+        // At least 10 reports in 5 minutes, at 5 times the rate of the hour before: a jump,
+        // not a steady trickle (the availability SLO judges that).
+        expr: `${reports5m} >= ${ERROR_SPIKE.min} and ${reports5m} > ${ERROR_SPIKE.factor} * sum(increase(${METRICS.errorReports}${sel}[1h] offset 5m)) / 12`,
+        for: '2m',
+        labels: { severity: 'ticket', rampart_service: svc },
+        annotations: {
+          summary: `${svc}: error reports jumped`,
+          description: `${svc} has sent at least ${ERROR_SPIKE.min} error reports in 5 minutes, ${ERROR_SPIKE.factor} times the rate of the hour before (5xx answers, crashes, failed jobs; see Sentry).`,
+          runbook_url: link('ServiceErrorSpike'),
         },
       },
     ],

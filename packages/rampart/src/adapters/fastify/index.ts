@@ -5,6 +5,7 @@ import { createRampart } from '../../core/rampart.js'
 import { installAudit } from './audit.js'
 import { installConsole } from './console.js'
 import { installCsrf } from './csrf.js'
+import { installErrorTracking } from './error-tracking.js'
 import { installHealth } from './health.js'
 import { installMetrics } from './metrics.js'
 import { installRateLimit } from './ratelimit.js'
@@ -44,6 +45,8 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   const observers = installRequestContext(app, core)
   // 2. tracing (server span around everything after it)
   await installTracing(app, core, observers)
+  // 2b. error tracking (5xx reports carry the trace ids set above) and the crash handlers
+  await installErrorTracking(app, core, observers)
   // 3. metrics, /metrics, /healthz, /readyz, the /_rampart console, graceful shutdown
   const red = installMetrics(app, core, observers, options.slo)
   installSlo(app, core, options.slo, red)
