@@ -1,7 +1,7 @@
 import { defineConfig } from 'rampart'
 
 /**
- * airlock's SLOs (DESIGN §13), read by `rampart slo rules`, `rampart dashboard` and
+ * airlock's SLOs (docs/airlock.md), read by `rampart slo rules`, `rampart dashboard` and
  * `rampart ops init` (run from this directory or with `--config`), which generate ../../ops/.
  */
 export default defineConfig({

@@ -12,7 +12,7 @@ import {
   type TestAirlock,
 } from './helpers.js'
 
-// DESIGN §13: airlock's manual spans are auth.argon2_verify and upload.store, each a child of
+// docs/airlock.md: airlock's manual spans are auth.argon2_verify and upload.store, each a child of
 // the request's server span; the password never reaches the collector.
 for (const { name, url } of DATABASES)
   describe.skipIf(!url)(`airlock traces on ${name}`, () => {

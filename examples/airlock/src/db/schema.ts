@@ -1,6 +1,6 @@
 import type { Generated } from 'kysely'
 
-/** Roles of DESIGN §13: researchers create requests, checkers decide, admins manage users. */
+/** Roles of docs/airlock.md: researchers create requests, checkers decide, admins manage users. */
 export const ROLES = ['researcher', 'checker', 'admin'] as const
 export type Role = (typeof ROLES)[number]
 

@@ -5,7 +5,7 @@ import type { Database, Direction, RequestsTable, ScanStatus, Status } from '../
 import type { ScanFinding } from './scan.js'
 import type { User } from './users.js'
 
-/** The API body of a request (DESIGN §13), also what the pages render. */
+/** The API body of a request (docs/airlock.md), also what the pages render. */
 export interface RequestView {
   id: string
   title: string

@@ -10,7 +10,7 @@ type IdParams = { Params: { id: string } }
 
 /**
  * The JSON API under `/api/v1`: the same workflow as the pages, authenticated by bearer tokens
- * (so CSRF-exempt), answering with the request body of DESIGN §13.
+ * (so CSRF-exempt), answering with the request body of docs/airlock.md.
  */
 export function apiRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { db, workflow } = deps

@@ -1,7 +1,7 @@
 import type { Rampart } from 'rampart'
 import { DIRECTIONS, type Direction } from '../db/schema.js'
 
-/** The counters airlock adds to Rampart's registry (DESIGN §13). */
+/** The counters airlock adds to Rampart's registry (docs/airlock.md). */
 export interface BusinessMetrics {
   submitted(direction: Direction): void
   approved(direction: Direction): void

@@ -29,7 +29,7 @@ export interface AuditReceipt {
 }
 
 /**
- * The tamper-evident audit log of one service (DESIGN §10).
+ * The tamper-evident audit log of one service (docs/audit-log.md).
  *
  * @example
  * await app.rampart.audit.record({ action: 'request.approved', target: `request:${id}`, details: { reason } })

@@ -18,7 +18,7 @@ import type { AuditLog } from './audit-log.js'
 
 declare module '../core/rampart.js' {
   interface Rampart {
-    /** The tamper-evident audit log (DESIGN §10); opened on first use. */
+    /** The tamper-evident audit log (docs/audit-log.md); opened on first use. */
     readonly audit: AuditLog
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Options of the audit log beyond `config.audit.{db,key}` (which come from `AUDIT_DB` and
- * `AUDIT_KEY`, DESIGN §3). Every field is optional; defaults are in `AUDIT_DEFAULTS`.
+ * `AUDIT_KEY`, docs/configuration.md). Every field is optional; defaults are in `AUDIT_DEFAULTS`.
  */
 export interface AuditOptions {
   /** Write a signed `audit.checkpoint` log line every N rows. Default 1000. */

@@ -1,6 +1,6 @@
 import type { RateLimitPolicyOptions } from './options.js'
 
-/** Every default in one place (DESIGN §3, §9). */
+/** Every default in one place (docs/configuration.md, docs/rate-limiting.md). */
 export const DEFAULTS = {
   service: 'app',
   nodeEnv: 'development',
@@ -27,7 +27,7 @@ export const DEFAULTS = {
 
 /**
  * Buckets of `http_request_duration_seconds`, in seconds. A latency SLO's threshold must be one
- * of these boundaries (DESIGN §11), so changing them is a contract change.
+ * of these boundaries (docs/slos.md), so changing them is a contract change.
  */
 export const DURATION_BUCKETS_SECONDS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,

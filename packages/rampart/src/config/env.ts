@@ -6,7 +6,7 @@ import { SAMPLER_NAMES, samplerRatio } from '../tracing/sampler.js'
 import { LOG_LEVELS } from './options.js'
 
 /**
- * The environment variables of DESIGN §3 as one zod schema. Each rule's message says what is
+ * The environment variables of docs/configuration.md as one zod schema. Each rule's message says what is
  * allowed; `parseEnv` turns the first failure into one line: variable, value given (secrets
  * masked), what is allowed.
  */
@@ -102,16 +102,16 @@ export const cidrList = z.string().transform((text, ctx) => {
 
 /** Sentry's rule for environment and release names: no slash, no whitespace, a bounded length. */
 const sentryName = (max: number) =>
-  z
-    .string()
-    .regex(
-      new RegExp(`^[^\\s/]{1,${max}}$`),
-      `a name without spaces or "/" (at most ${max} characters)`,
-    )
+  z.string().regex(
+    // eslint-disable-next-line security/detect-non-literal-regexp -- max is a constant of this module
+    new RegExp(`^[^\\s/]{1,${max}}$`),
+    `a name without spaces or "/" (at most ${max} characters)`,
+  )
 
 /** A share from 0 to 1 (`0.25`). */
 export const sampleRate = z
   .string()
+  // eslint-disable-next-line security/detect-unsafe-regex -- an environment variable read once at start-up
   .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, 'a number from 0 to 1')
   .transform(Number)
 

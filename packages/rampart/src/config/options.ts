@@ -43,7 +43,7 @@ export interface RateLimitPolicyOptions {
 
 /**
  * Everything a service can set in code. Every field is optional: a field left `undefined`
- * falls back to its environment variable (DESIGN §3), then to the default in `DEFAULTS`.
+ * falls back to its environment variable (docs/configuration.md), then to the default in `DEFAULTS`.
  *
  * @example
  * await app.register(rampart, { service: 'orders', rateLimit: { policies: { export: { perMinute: 5 } } } })

@@ -1,4 +1,4 @@
-/** CSRF settings (DESIGN §8). Every field is optional. */
+/** CSRF settings (docs/security.md). Every field is optional. */
 export interface CsrfOptions {
   /** Name of the cookie that carries the session; its raw value is what tokens bind to. Default `session`. */
   sessionCookie?: string

@@ -15,7 +15,7 @@ function hostWithoutDefaultPort(host: string | undefined, protocol: string): str
 }
 
 /**
- * The first CSRF check (DESIGN §8), the rule of Go's `http.CrossOriginProtection`:
+ * The first CSRF check (docs/security.md), the rule of Go's `http.CrossOriginProtection`:
  * `Sec-Fetch-Site` must be `same-origin` or `none`; without it, an `Origin`, if present, must
  * be the service's own (its host equals the request's `Host`) or one of `allowedOrigins`.
  * Requests from non-browsers (no header at all) pass this check and still need a token.

@@ -1,5 +1,5 @@
 /**
- * Content negotiation for error bodies (DESIGN §7): an HTML page when the client's `Accept`
+ * Content negotiation for error bodies (docs/errors.md): an HTML page when the client's `Accept`
  * prefers `text/html`, `application/problem+json` otherwise. Written by hand (a dozen lines)
  * because the only question is "HTML or not"; a general negotiator would be a dependency for
  * one comparison.

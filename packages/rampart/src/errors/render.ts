@@ -3,7 +3,7 @@ import type { HttpError } from './http-error.js'
 import { prefersHtml } from './negotiate.js'
 import { type FieldError, toHttpError } from './normalize.js'
 
-/** An RFC 9457 problem document as Rampart sends it (DESIGN §7). */
+/** An RFC 9457 problem document as Rampart sends it (docs/errors.md). */
 export interface Problem {
   type: string
   title: string

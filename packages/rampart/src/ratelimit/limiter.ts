@@ -16,7 +16,7 @@ declare module '../core/rampart.js' {
   }
 }
 
-/** Every policy counts over a rolling minute (DESIGN §9). */
+/** Every policy counts over a rolling minute (docs/rate-limiting.md). */
 export const WINDOW_MS = 60_000
 
 /** Options of `createRateLimiter`. */

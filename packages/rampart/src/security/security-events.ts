@@ -8,7 +8,7 @@ export type SecurityEventKind =
   | 'malformed_request'
 
 /**
- * Which security event, if any, an answer is (DESIGN §6): every 401, 403 and 429, and any
+ * Which security event, if any, an answer is (docs/logging.md): every 401, 403 and 429, and any
  * other 4xx on a path the service marks sensitive. CSRF blocks are reported where they happen.
  */
 export function securityEventOf(status: number, sensitive: boolean): SecurityEventKind | undefined {

@@ -126,6 +126,7 @@ export const configSchema = z
     publicUrl: z
       .string()
       .regex(
+        // eslint-disable-next-line security/detect-unsafe-regex -- the operator's config file, never request input
         /^https?:\/\/[^\s/?#]+(?:\/[^\s?#]*)?$/,
         'expected an http:// or https:// URL without a query',
       )

@@ -2,7 +2,7 @@ import { jobsBadRate, jobsTotalRate } from './jobs.js'
 import { type LatencySlo, parseRoute, type Slo, type SloConfig } from './options.js'
 import { ratioBadRate, ratioTotalRate } from './ratio.js'
 
-/** Metric names of DESIGN §5 the SLIs read. */
+/** Metric names of docs/metrics.md the SLIs read. */
 export const METRICS = {
   requests: 'http_requests_total',
   duration: 'http_request_duration_seconds',

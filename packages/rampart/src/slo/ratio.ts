@@ -21,6 +21,7 @@ export interface CounterSelector {
   readonly matchers: readonly Matcher[]
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- selectors of the operator's config file, never request input
 const METRIC = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{(.*)\})?$/s
 const MATCHER = /^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"\s*$/
 
@@ -35,6 +36,7 @@ export function parseCounter(text: string): CounterSelector | string {
   const body = m[2]?.trim() ?? ''
   const matchers: Matcher[] = []
   // Split on commas outside quotes.
+  // eslint-disable-next-line security/detect-unsafe-regex -- the operator's config file, never request input
   const parts = body === '' ? [] : (body.match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? [])
   for (const part of parts) {
     const mm = MATCHER.exec(part)

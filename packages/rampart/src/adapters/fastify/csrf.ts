@@ -15,7 +15,7 @@ import { methodsOf, prependRouteHook } from './route-hooks.js'
 import type { RequestGuard } from './security.js'
 import { securityEvents } from './security-events.js'
 
-/** Methods that never change state and are never checked (DESIGN §8). */
+/** Methods that never change state and are never checked (docs/security.md). */
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE'])
 
 /** The raw value of cookie `name` in a `Cookie` header, or undefined. */
@@ -57,7 +57,7 @@ type Checked = { [BODY_CHECK]?: true }
 
 /**
  * Slot 5 of the plugin: the CSRF check of every non-safe request carrying the session cookie
- * (DESIGN §8) and the `request.csrfToken()` decorator. Returns the check for the security
+ * (docs/security.md) and the `request.csrfToken()` decorator. Returns the check for the security
  * `onRequest` hook to run.
  *
  * The check runs in `onRequest`, before any body is read, whenever it can decide there: the

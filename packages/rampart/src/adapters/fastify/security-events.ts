@@ -3,7 +3,7 @@ import type { Rampart } from '../../core/rampart.js'
 import type { SecurityEventKind } from '../../security/security-events.js'
 import { routeOf } from './request-context.js'
 
-/** Reports security events (DESIGN §6): one `security.<kind>` warn line and one count. */
+/** Reports security events (docs/logging.md): one `security.<kind>` warn line and one count. */
 export interface SecurityEventReporter {
   report(request: FastifyRequest, kind: SecurityEventKind, fields?: Record<string, unknown>): void
   /**
