@@ -2,15 +2,12 @@ import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dropPrefix, seriesValue } from '../../../packages/rampart/test/jobs/support.js'
 import {
-  type JobsProxy,
-  startJobsProxy,
-} from '../../../packages/rampart/test/support/jobs-proxy.js'
-import {
   descendsFrom,
   type OtlpReceiver,
   startOtlpReceiver,
 } from '../../../packages/rampart/test/support/otlp-receiver.js'
 import { service } from '../../../packages/rampart/test/support/services.js'
+import { startTcpProxy, type TcpProxy } from '../../../packages/rampart/test/support/tcp-proxy.js'
 import { DEMO_PASSWORD, multipartFile, startAirlock, type TestAirlock } from './helpers.js'
 
 const REDIS_URL = service('REDIS_URL')
@@ -144,18 +141,19 @@ describe('airlock output checks without Redis (in-process)', () => {
 describe.skipIf(!REDIS_URL)('airlock output checks on Redis (BullMQ)', () => {
   let t: TestAirlock
   let receiver: OtlpReceiver
-  let proxy: JobsProxy
+  let proxy: TcpProxy
   const prefix = `airlock-test-${randomBytes(5).toString('hex')}`
   beforeAll(async () => {
     receiver = await startOtlpReceiver()
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url
     process.env.OTEL_BSP_SCHEDULE_DELAY = '20'
     // Redis through a proxy of the test's own: cutting it is the outage, Redis itself keeps running.
-    proxy = await startJobsProxy(new URL(REDIS_URL as string).host)
+    const redis = new URL(REDIS_URL as string)
+    proxy = await startTcpProxy(Number(redis.port || 6379), redis.hostname)
     t = await startAirlock(
       'sqlite',
       { scanResubmitMs: 500 },
-      { REDIS_URL: `redis://${proxy.address}`, QUEUE_PREFIX: prefix },
+      { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, QUEUE_PREFIX: prefix },
     )
   })
   afterAll(async () => {

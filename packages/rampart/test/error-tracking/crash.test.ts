@@ -17,6 +17,8 @@ const production = (dsn: string | undefined, extra: Record<string, string> = {})
   RAMPART_CONSOLE: 'false',
   DATA_DIR: dir,
   LOG_FORMAT: 'json',
+  // No load balancer to wait for: SIGTERM drains at once (production's default delay is 5 s).
+  SHUTDOWN_DELAY_S: '0',
   SENTRY_DSN: dsn ?? '',
   ...extra,
 })

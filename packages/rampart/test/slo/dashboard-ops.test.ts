@@ -115,6 +115,7 @@ describe('Grafana dashboard', () => {
       'Traffic, latency and saturation',
       'Auth health',
       'Business',
+      'Jobs',
     ])
     // Which row a panel sits in: the last row above it.
     const rowOf = (title: string) => {

@@ -1,31 +1,15 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { multipartFile } from '../../../../examples/airlock/test/helpers.js'
 import { dashboardExpressions, generateDashboard } from '../../src/slo/dashboard.js'
 import { loadConfig } from '../../src/slo/load-config.js'
-import { listeningAirlock } from '../support/airlock.js'
-import { type RunningPrometheus, startPrometheus, until } from '../support/prometheus.js'
+import { airlockUnderPrometheus, researcherDraft } from '../support/airlock-prometheus.js'
+import { type RunningPrometheus, until } from '../support/prometheus.js'
 import { service } from '../support/services.js'
 import { AIRLOCK_CONFIG_FILE, REPO_ROOT } from './support.js'
 
 const PROMETHEUS = service('PROMETHEUS_BIN')
-
-/** airlock listening, and a Prometheus scraping it every second with airlock's generated rules. */
-async function airlockScrapedWithRules() {
-  const airlock = await listeningAirlock()
-  const prom = await startPrometheus(PROMETHEUS as string, {
-    job: 'airlock',
-    target: airlock.host,
-    ruleFiles: [
-      {
-        name: 'airlock.rules.yml',
-        text: readFileSync(join(REPO_ROOT, 'ops/rules/airlock.rules.yml'), 'utf8'),
-      },
-    ],
-  })
-  return { airlock, prom }
-}
 
 /** Waits until the SLO's 5m error ratio is `share` (to 1e-9), then checks the 1h one too. */
 async function expectErrorRatio(prom: RunningPrometheus, slo: string, share: number) {
@@ -41,29 +25,11 @@ async function expectErrorRatio(prom: RunningPrometheus, slo: string, share: num
 
 describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules", () => {
   it('records an error ratio equal to the share of 5xx the test sent to airlock', async () => {
-    const { airlock, prom } = await airlockScrapedWithRules()
+    const { airlock, prom } = await airlockUnderPrometheus(PROMETHEUS as string)
     try {
       const total = async () => (await prom.query('sum(http_requests_total{job="airlock"})'))[0]
-      await until('the first scrape', async () =>
-        (await prom.query('up{job="airlock"}'))[0] === 1 ? true : undefined,
-      )
       // A researcher's token and a draft request to upload files to.
-      const tokenRes = await fetch(`${airlock.url}/api/v1/tokens`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'researcher', password: 'airlock-demo' }),
-      })
-      expect(tokenRes.status).toBe(201)
-      const auth = {
-        authorization: `Bearer ${((await tokenRes.json()) as { token: string }).token}`,
-      }
-      const created = await fetch(`${airlock.url}/api/v1/requests`, {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ title: 'Tables', direction: 'egress', justification: 'Paper' }),
-      })
-      expect(created.status).toBe(201)
-      const { id } = (await created.json()) as { id: string }
+      const { auth, id } = await researcherDraft(airlock.url)
 
       // The fault: the uploads directory's place is taken by a file (a full or broken disk
       // would do the same), so every upload fails with a 500 and everything else still works.
@@ -109,12 +75,9 @@ describe.skipIf(!PROMETHEUS)("a real Prometheus with airlock's generated rules",
   }, 90_000)
 
   it('records the login-success ratio SLO exactly for a known mix of logins, and scrapes the le="0.2" bucket of the p99 SLO', async () => {
-    const { airlock, prom } = await airlockScrapedWithRules()
+    const { airlock, prom } = await airlockUnderPrometheus(PROMETHEUS as string)
     try {
-      // Both outcome series exist at 0 from start-up; once scraped, every login is an increase.
-      await until('the first scrape', async () =>
-        (await prom.query('up{job="airlock"}'))[0] === 1 ? true : undefined,
-      )
+      // Both outcome series exist at 0 from start-up and were scraped: every login is an increase.
       // The p99 < 200 ms SLO's threshold is a bucket of its route, as airlock exposes it.
       const [bucket] = await prom.query(
         'http_request_duration_seconds_bucket{job="airlock",method="GET",route="/api/v1/requests",status="200",le="0.2"}',
