@@ -94,8 +94,8 @@ async function memory(port: number): Promise<{ rss: number; held: number }> {
  * tight (the body must not be kept); the server may still be tearing the request down when the
  * 413 arrives, so held memory gets up to 2 s to settle. RSS moves by several MiB on its own as the
  * allocator and the file-writing threads keep or return freed pages (13 MiB was seen once for the
- * streamed upload), so its bound is half of the 33 MiB upload: a server that buffered the upload
- * would still fail it.
+ * streamed upload on Node 20, 19 MiB on Node 24), so its bound is three quarters of the 33 MiB
+ * upload: a server that buffered the upload would still fail it, and the held bound is the tight one.
  */
 async function expectBounded<T>(port: number, send: () => Promise<T>): Promise<T> {
   const before = await memory(port)
@@ -106,7 +106,7 @@ async function expectBounded<T>(port: number, send: () => Promise<T>): Promise<T
     after = await memory(port)
   }
   expect(after.held - before.held).toBeLessThan(4 * MiB)
-  expect(after.rss - before.rss).toBeLessThan(16 * MiB)
+  expect(after.rss - before.rss).toBeLessThan(24 * MiB)
   return result
 }
 
