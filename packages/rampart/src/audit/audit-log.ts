@@ -137,6 +137,9 @@ export function createAuditLog(deps: AuditDeps, options: AuditOptions = {}): Aud
       pending = pending.slice(batch.length)
       let written: AuditRow[]
       const started = performance.now()
+      // The Postgres pool reports the same tracker when a call finds the database gone, so
+      // "first failure" is judged on the state before this batch, not on failed()'s answer.
+      const wasUp = !outage.down
       try {
         const store = await getStore()
         written = await store.append(batch.map((p) => p.row))
@@ -149,7 +152,7 @@ export function createAuditLog(deps: AuditDeps, options: AuditOptions = {}): Aud
           db: describeDb(deps.config.audit.db),
           err,
         }
-        if (outage.failed(err)) logger.error(line, 'audit rows could not be written')
+        if (outage.failed(err) || wasUp) logger.error(line, 'audit rows could not be written')
         else logger.debug(line, 'audit rows could not be written')
         const e = new RampartError(
           'ERR_RAMPART_AUDIT',

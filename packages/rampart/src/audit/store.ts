@@ -418,7 +418,7 @@ class KyselyStore implements AuditStore {
  * copies a table's triggers but not the function they call, so a restore creates it first.
  */
 export async function createAppendOnlyFunction(url: string, table: string): Promise<void> {
-  const { default: pg } = await import('pg')
+  const { default: pg } = await loadPg(url)
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 })
   await client.connect()
   try {

@@ -57,7 +57,6 @@ export interface ResolvedConfig {
   readonly maxUploadBytes: number
   readonly maxBodyBytes: number
   readonly audit: { readonly db: string; readonly key: Buffer }
-  readonly sentryDsn: string | undefined
   /** Error tracking: on when `dsn` is set (docs/error-tracking.md). */
   readonly sentry: {
     readonly dsn: string | undefined
@@ -342,7 +341,6 @@ export function resolveConfig(
     maxUploadBytes: maxUploadMb * 1024 * 1024,
     maxBodyBytes: maxBodyKb * 1024,
     audit: { db: auditDb, key: auditKey },
-    sentryDsn,
     sentry,
     crash,
     console: { enabled: consoleEnabled, token: consoleToken },

@@ -1,3 +1,4 @@
+import { DURATION_BUCKETS_SECONDS } from '../config/defaults.js'
 import type { Rampart } from '../core/rampart.js'
 import { type Labels, samples } from './samples.js'
 
@@ -111,6 +112,8 @@ export function estimateQuantileMs(buckets: Map<number, number>, q: number): num
   return round3(lowerBound * 1000)
 }
 
+const DEFAULT_BOUNDS: ReadonlySet<number> = new Set(DURATION_BUCKETS_SECONDS)
+
 /** Reads the RED counters of the app's registry, summed over every route. */
 export async function readCumulative(core: Rampart): Promise<Cumulative> {
   const { registry } = core.metrics
@@ -126,6 +129,9 @@ export async function readCumulative(core: Rampart): Promise<Cumulative> {
   for (const s of durations) {
     if (s.labels.__name__?.endsWith('_bucket') !== true) continue
     const le = s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le)
+    // An SLO threshold adds a boundary to some routes only; summed over every route it would
+    // break the cumulative counts, so only the boundaries every series has are read.
+    if (Number.isFinite(le) && !DEFAULT_BOUNDS.has(le)) continue
     value.buckets.set(le, (value.buckets.get(le) ?? 0) + s.value)
   }
   return value

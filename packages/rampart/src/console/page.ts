@@ -166,7 +166,7 @@ const queuesSection: ConsoleSection = (s) =>
     : `<section><h2>Queues (depth now; runs since start)</h2>${table(
         QUEUE_HEADERS,
         queueRows(s.queues, escapeHtml),
-        new Set([1, 2, 3, 4, 5, 6, 7, 8]),
+        new Set(QUEUE_HEADERS.map((_, i) => i).slice(1)),
       )}</section>`
 
 /** The page's sections, top to bottom; a new capability adds its own renderer here. */

@@ -4,7 +4,7 @@ import { RampartError } from '../errors/rampart-error.js'
  * True when `err` says that `name` itself is not installed (not a module it imports, nor a
  * broken install of it): then the feature's peer is missing, and anything else is a real error.
  */
-function isMissing(err: unknown, name: string): boolean {
+export function isMissingPackage(err: unknown, name: string): boolean {
   const code = (err as { code?: unknown } | null)?.code
   if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return false
   const message = String((err as Error).message)
@@ -24,7 +24,7 @@ export async function importPeer<T>(name: string, feature: string): Promise<T> {
   try {
     return (await import(name)) as T
   } catch (cause) {
-    if (!isMissing(cause, name)) throw cause
+    if (!isMissingPackage(cause, name)) throw cause
     throw new RampartError(
       'ERR_RAMPART_CONFIG',
       `${feature} needs the optional package ${name}, which is not installed; run: npm install ${name}`,
@@ -38,7 +38,7 @@ export async function importPeerIfPresent<T>(name: string): Promise<T | undefine
   try {
     return (await import(name)) as T
   } catch (cause) {
-    if (isMissing(cause, name)) return undefined
+    if (isMissingPackage(cause, name)) return undefined
     throw cause
   }
 }

@@ -1,4 +1,5 @@
 import { currentContext, currentSpanIds } from '../context/context.js'
+import { isMissingPackage } from '../core/optional-peer.js'
 import type { Rampart } from '../core/rampart.js'
 import { RampartError } from '../errors/rampart-error.js'
 import { NOOP_REPORTER } from './reporter.js'
@@ -12,15 +13,6 @@ export const SHUTDOWN_FLUSH_MS = 2000
 const DROP_LOG_INTERVAL_MS = 60_000
 
 type SentryModule = typeof import('./sentry.js')
-
-/** True when the import failed because `@sentry/node` itself is not installed. */
-function missingPackage(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown }
-  return (
-    (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') &&
-    String(e.message).includes('@sentry/node')
-  )
-}
 
 /**
  * Turns error tracking on when `SENTRY_DSN` (or the `sentryDsn` option) is set: loads
@@ -46,7 +38,7 @@ export async function startErrorTracking(
   } catch (err) {
     throw new RampartError(
       'ERR_RAMPART_CONFIG',
-      missingPackage(err)
+      isMissingPackage(err, '@sentry/node')
         ? 'SENTRY_DSN: set, but the optional package @sentry/node is not installed (npm install @sentry/node)'
         : `SENTRY_DSN: set, but @sentry/node could not be loaded: ${(err as Error).message}`,
       { cause: err },

@@ -116,7 +116,7 @@ export function createInProcessQueue<T>(
       start(waiting.shift() as Pending)
   }
 
-  return {
+  const queue: JobQueue<T> & JobWorker = {
     name,
     queue: name,
     async add(jobName: string, data: T, add: AddOptions = {}) {
@@ -161,4 +161,10 @@ export function createInProcessQueue<T>(
       return drain([...running], deadlineMs)
     },
   }
+  // Closed with the core too (idempotent): no job starts after the logger and the audit log
+  // close, and the waiting ones are counted in \`job.abandoned\`.
+  core.onClose(`queue ${name}`, async () => {
+    await queue.close()
+  })
+  return queue
 }

@@ -9,8 +9,6 @@ import { blackboxConfig, probeScrapeConfig } from './blackbox.js'
 import { composeFile } from './compose.js'
 import { k8sManifests } from './k8s.js'
 
-export { IMAGES } from './images.js'
-
 const yaml = (what: string, doc: unknown, note = '') =>
   GENERATED_HEADER(what) + note + stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })
 

@@ -1,2 +1,3 @@
-export { generateOpsBundle, IMAGES } from './bundle.js'
+export { generateOpsBundle } from './bundle.js'
+export { IMAGES } from './images.js'
 export { type CheckOutcome, runChecks } from './smoke-check.js'

@@ -240,7 +240,13 @@ export async function createRateLimiter(options: RateLimiterOptions): Promise<Ra
       }
     const until = refusedUntil.get(key)
     if (until !== undefined && until > clock()) {
-      const out = decide(req, scope, { allowed: false, remaining: 0, resetMs: until - clock() })
+      // Not a store answer: the store is still failing, so this must not end its outage.
+      const out = decide(
+        req,
+        scope,
+        { allowed: false, remaining: 0, resetMs: until - clock() },
+        false,
+      )
       return { rateLimit: undefined, error: out.error }
     }
     const local = fallback.increment(key, { limit: req.policy.limit, windowMs: WINDOW_MS })

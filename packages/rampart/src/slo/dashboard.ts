@@ -3,7 +3,7 @@ import { jobsPanels } from './dashboard-jobs.js'
 import { authRow, burnRow, businessRow } from './dashboard-rows.js'
 import { errorBudget, type Slo, type SloConfig } from './options.js'
 import { leNotIn, METRICS, selector, serviceLabels, sloIdentity, sloLabels } from './promql.js'
-import { sloTiers, sloTitle } from './rules.js'
+import { sloEvents, sloTiers, sloTitle } from './rules.js'
 
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, not a JS template
 const DS = { type: 'prometheus' as const, uid: '${datasource}' as const }
@@ -100,7 +100,7 @@ function sloPanels(config: SloConfig, slo: Slo): PanelSpec[] {
   const panels: PanelSpec[] = [
     {
       title: `${slo.name}: compliance (${slo.window})`,
-      description: `Share of good requests over the SLO window. Objective: ${sloTitle(slo)}.`,
+      description: `Share of good ${sloEvents(slo)} over the SLO window. Objective: ${sloTitle(slo)}.`,
       type: 'stat',
       w: 4,
       unit: 'percentunit',
@@ -116,7 +116,7 @@ function sloPanels(config: SloConfig, slo: Slo): PanelSpec[] {
     },
     {
       title: `${slo.name}: error budget remaining`,
-      description: `Share of the ${slo.window} error budget (${budget * 100} % of requests) not yet spent; below 0 the SLO is missed.`,
+      description: `Share of the ${slo.window} error budget (${budget * 100} % of ${sloEvents(slo)}) not yet spent; below 0 the SLO is missed.`,
       type: 'stat',
       w: 4,
       unit: 'percentunit',

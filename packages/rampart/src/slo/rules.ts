@@ -178,7 +178,7 @@ function sloGroups(config: SloConfig, slo: Slo, warnings: string[]): RuleGroup[]
   const { tiers, dropped } = sloTiers(slo)
   for (const t of dropped)
     warnings.push(
-      `SLO "${slo.name}": the ${t.factor}x ${t.severity} tier (${t.long}/${t.short}) is left out: it would need ${pct(t.threshold)} of requests to fail`,
+      `SLO "${slo.name}": the ${t.factor}x ${t.severity} tier (${t.long}/${t.short}) is left out: it would need ${pct(t.threshold)} of ${sloEvents(slo)} to fail`,
     )
   const periodHours = durationSeconds(period) / 3600
   const alerts: RuleGroup = {

@@ -1,7 +1,13 @@
 import Fastify, { type FastifyInstance } from 'fastify'
+import { defineConfig } from 'rampart'
 import rampart from 'rampart/fastify'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { type Cumulative, estimateQuantileMs, RequestHistory } from '../../src/console/history.js'
+import {
+  type Cumulative,
+  estimateQuantileMs,
+  RequestHistory,
+  readCumulative,
+} from '../../src/console/history.js'
 import type { ConsoleSnapshot } from '../../src/console/snapshot.js'
 
 const apps: FastifyInstance[] = []
@@ -150,5 +156,27 @@ describe('the console charts over real traffic', () => {
     const before = vi.getTimerCount()
     await app.close()
     expect(vi.getTimerCount()).toBeLessThan(before)
+  })
+
+  it('sums only the boundaries every route has: an SLO threshold of one route leaves the histogram cumulative', async () => {
+    const app = Fastify()
+    apps.push(app)
+    const slo = defineConfig({
+      service: 'orders',
+      slos: [
+        { name: 'fast', kind: 'latency', route: 'GET /fast', thresholdSeconds: 0.3, objective: 99 },
+      ],
+    })
+    await app.register(rampart, { logLevel: 'silent', slo })
+    app.get('/fast', async () => ({}))
+    app.get('/other', async () => ({}))
+    for (let i = 0; i < 3; i++) await app.inject({ url: '/fast' })
+    for (let i = 0; i < 5; i++) await app.inject({ url: '/other' })
+    const { buckets } = await readCumulative(app.rampart)
+    // le="0.3" exists on GET /fast only: read, it would count 3 requests between 0.25 (8) and 0.5 (8).
+    expect(buckets.has(0.3)).toBe(false)
+    const counts = [...buckets.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n)
+    expect(counts).toEqual([...counts].sort((a, b) => a - b))
+    expect(buckets.get(Number.POSITIVE_INFINITY)).toBe(8)
   })
 })

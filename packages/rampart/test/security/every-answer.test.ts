@@ -316,3 +316,48 @@ describe('failures after the headers were sent, and answers while closing', () =
     ])
   })
 })
+
+describe('answers during the drain that follows a signal', () => {
+  it('a request arriving while in-flight requests drain gets our 503, not Fastify’s bare one', async () => {
+    const logs = logCapture()
+    const app = Fastify({ frameworkErrors })
+    await app.register(rampart, {
+      logDestination: logs.stream,
+      logLevel: 'info',
+      // SIGUSR2 stands in for SIGTERM; the drain waits for /slow while the next request comes.
+      shutdown: { signals: ['SIGUSR2'], exit: false, preStopDelayMs: 0, drainTimeoutMs: 5000 },
+    })
+    app.get('/slow', async () => {
+      await new Promise((r) => setTimeout(r, 400))
+      return { ok: true }
+    })
+    let markClosed: () => void = () => {}
+    const closed = new Promise<void>((resolve) => {
+      markClosed = resolve
+    })
+    app.addHook('onClose', (_instance, done) => {
+      markClosed()
+      done()
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    const port = (app.server.address() as { port: number }).port
+    const exchange = rawExchange(port, 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\n', {
+      answers: 2,
+      later: { afterMs: 250, bytes: 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\n' },
+    })
+    await new Promise((r) => setTimeout(r, 150))
+    process.emit('SIGUSR2', 'SIGUSR2')
+    const { answers } = await exchange
+    await closed
+    expect(answers.map((a) => a.status)).toEqual([200, 503])
+    const refused = answers[1] as RawAnswer
+    expect(refused.headers['x-request-id']).toMatch(UUID)
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/)
+    expect(refused.headers['x-content-type-options']).toBe('nosniff')
+    expect(accessLine(logs, refused.headers['x-request-id'] as string)).toMatchObject([
+      { status: 503, route: 'unmatched' },
+    ])
+    // Refusals while closing are not failures of the request: no error line each.
+    expect(logs.lines().filter((l) => l.event === 'request.failed')).toEqual([])
+  })
+})

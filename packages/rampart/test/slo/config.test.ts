@@ -129,7 +129,7 @@ describe('SLO config validation (one clear line, exit != 0)', () => {
     expect(of('c')).toEqual(['6', '3', '1'])
     expect(warnings).toEqual([
       expect.stringMatching(
-        /SLO "c": the 14\.4x page tier \(1h\/5m\) is left out: it would need 144 % of requests to fail/,
+        /SLO "c": the 14\.4x page tier \(1h\/5m\) is left out: it would need 144 % of all requests to fail/,
       ),
     ])
   })

@@ -67,6 +67,13 @@ export const fastifyApp: AppFactory = async (options) => {
     throw new Error('slow failure')
   })
   app.get('/items/:id/unavailable', async (_request, reply) => reply.code(503).send({}))
+  // Fails after its 200 headers went out: the access line and metrics count it as a 500.
+  app.get('/items/:id/half', async (_request, reply) => {
+    reply.raw.writeHead(200, { 'content-type': 'text/plain' })
+    reply.raw.write('half a body')
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    throw new Error('failed after writing')
+  })
   app.get('/items/:id', async () => ({ ok: true }))
   app.post('/items', async () => {
     throw new HttpError(422, { detail: 'name is required' })

@@ -129,6 +129,17 @@ export function errorTrackingSuite(adapter: string, start: AppFactory): void {
       expect(event?.tags).toMatchObject({ route: '/items/:id/unavailable', status: '503' })
     })
 
+    it('a response that fails after its headers were sent (counted a 500) is one event', async () => {
+      const { receiver, app } = await begin()
+      await fetch(`${app.url}/items/4/half`)
+        .then((r) => r.text())
+        .catch(() => undefined)
+      const [event] = await receiver.waitForEvents(1)
+      expect(event?.tags).toMatchObject({ route: '/items/:id/half', status: '500' })
+      await settle(app)
+      expect(receiver.events()).toHaveLength(1)
+    })
+
     it('a hung endpoint (answers after 10 s): requests do not wait, overflow is dropped and counted, shutdown ends within its flush deadline', async () => {
       const { receiver, app } = await begin()
       receiver.delayMs = 10_000

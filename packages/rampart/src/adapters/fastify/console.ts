@@ -4,8 +4,8 @@ import { CONSOLE_CSS, consolePage } from '../../console/page.js'
 import { consoleSnapshot } from '../../console/snapshot.js'
 import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
+import { bearerMatches } from '../../security/bearer.js'
 import type { SloConfig } from '../../slo/options.js'
-import { bearerMatches } from './metrics.js'
 
 /**
  * The ops console at `/_rampart` (HTML), its stylesheet and its JSON at `/_rampart/api/summary`

@@ -59,9 +59,11 @@ export async function installErrorTracking(
     onRequest(request, _reply, internal) {
       if (!internal) ensureTraceIds(request.rampartContext, request.headers.traceparent)
     },
-    onResponse(request: Failing, reply, route, _seconds, internal) {
-      if (internal || reply.statusCode < 500) return
-      report(request, reply.statusCode, route)
+    // `status` is what the access line says: a response that failed after its headers went
+    // out is a 500 there while `reply.statusCode` still holds the 200 that was sent.
+    onResponse(request: Failing, _reply, route, _seconds, internal, status) {
+      if (internal || status < 500) return
+      report(request, status, route)
     },
     onAbort(request: Failing) {
       request[GONE] = true

@@ -52,13 +52,15 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   installSlo(app, core, options.slo, red)
   installHealth(app, core)
   installConsole(app, core, options.slo)
+  // answers written before or outside routing: parser errors, router errors, 100-continue, and
+  // requests arriving while the app closes (its preClose hook must run before the shutdown
+  // drain's, which waits: Fastify refuses new requests from the moment closing starts)
+  installServerAnswers(app, installRawAnswers(core, red), core.logger)
   installShutdown(app, core, options.shutdown)
   installServerTimeouts(app, core)
   // 4. security: client IP, headers, body/upload limits, error pages, security events, and
   // 5. the CSRF check, which runs in the security onRequest hook
   await installSecurity(app, core, observers, [installCsrf(app, core)])
-  // answers written before or outside routing: parser errors, router errors, 100-continue, closing
-  installServerAnswers(app, installRawAnswers(core, red), core.logger)
   // 6. rate limiting
   await installRateLimit(app, core)
   // 7. audit

@@ -19,7 +19,6 @@ export function methodLabel(method: string): string {
 }
 
 // Framework-free; kept importable from here for the console adapter.
-export { bearerMatches } from '../../security/bearer.js'
 
 /** Set on requests the RED metrics count (not Rampart's own paths) until they are counted. */
 const COUNTED = 'rampartCounted'

@@ -96,7 +96,9 @@ export function installRawAnswers(core: Rampart, red: RedMetrics): RawAnswers {
         path: req.url,
         isProduction: config.isProduction,
       })
-      if (out.isFault)
+      // A 503 (the server closing) is logged where it is decided, not once per request: the
+      // same rule as the security layer's answers.
+      if (out.isFault && out.status !== 503)
         logger.error(
           { event: 'request.failed', request_id: requestId, status: out.status, err: error },
           'request failed',
