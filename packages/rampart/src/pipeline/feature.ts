@@ -1,0 +1,73 @@
+import type { Readable } from 'node:stream'
+import type { Exchange } from './exchange.js'
+import type { RouteConfig } from './route-config.js'
+
+/** A route as registered with the framework (Fastify's `onRoute`, Express's `app.route`). */
+export interface RouteSpec {
+  /** Methods the route answers (upper case). */
+  readonly methods: readonly string[]
+  /** Its template (`/orders/:id`). */
+  readonly url: string
+  readonly config: RouteConfig
+}
+
+/** A refusal (an `HttpError` to answer with) or `undefined` to go on. */
+export type Verdict = Error | undefined
+
+/**
+ * What a capability needs on one route only, so routes without it pay nothing. Adapters run
+ * them at fixed points of the route's life, in the order the features are listed.
+ */
+export interface RouteHooks {
+  /** After the app's own request hooks (where a service authenticates), before the body is read. */
+  beforeBody?(ex: Exchange): Verdict | Promise<Verdict>
+  /** Wraps the request body stream before the framework parses it (JSON depth, form fields). */
+  body?(ex: Exchange, stream: Readable): Readable
+  /** After the body was parsed, before the handler. */
+  beforeHandler?(ex: Exchange, body: unknown): Verdict | Promise<Verdict>
+  /** Last thing before the headers go out (after the app's own hooks). */
+  beforeSend?(ex: Exchange): void
+  /** Once the answer was sent. */
+  after?(ex: Exchange, status: number): void
+}
+
+/** An endpoint a capability serves itself (`/metrics`, `/healthz`, `/readyz`, `/_rampart`). */
+export interface ServedRoute {
+  readonly method: 'GET' | 'POST'
+  /** The path; a trailing `*` serves everything under the prefix. */
+  readonly path: string
+  /** Throws an `HttpError` to refuse (rendered like every other error); `undefined` means not found. */
+  handle(ex: Exchange, body?: unknown): Promise<ServedAnswer | undefined> | ServedAnswer | undefined
+}
+
+export interface ServedAnswer {
+  readonly status?: number
+  readonly headers?: Readonly<Record<string, string>>
+  /** A string or buffer is sent as is; anything else as JSON. */
+  readonly body: unknown
+}
+
+/**
+ * One capability, as the pipeline sees it. Nothing here names a framework: adapters map each
+ * member to their hooks or middleware. Every member is optional; a capability that is off
+ * contributes no feature at all (and so costs nothing per request).
+ */
+export interface Feature {
+  readonly name: string
+  /** First thing on every request, once the context exists and the route is known when it can be. */
+  start?(ex: Exchange): void
+  /** Before routing-dependent work and before the body is read; may refuse. */
+  guard?(ex: Exchange): Verdict
+  /** Per-route work, decided once when the route is registered. */
+  forRoute?(route: RouteSpec): RouteHooks | undefined
+  /** An error reached the error handler (before it is rendered). */
+  failed?(ex: Exchange, error: unknown, status: number): void
+  /** The answer was sent; `status` is what it counts as, `seconds` from the first byte. */
+  end?(ex: Exchange, status: number, seconds: number): void
+  /** The client went away before the answer finished (`end` never runs for it). */
+  abort?(ex: Exchange): void
+  /** Endpoints this capability serves. */
+  readonly routes?: readonly ServedRoute[]
+  /** Once the app is ready to listen (open databases, check SLO routes). */
+  ready?(routes: readonly RouteSpec[]): Promise<void> | void
+}
