@@ -93,6 +93,12 @@ export default defineConfig({
       window: '30d',
     },
   ],
-  // `npm run worker -w airlock`: the scan worker process, scraped as airlock-worker.
-  worker: { port: 3001 },
+  // The scan worker process (`npm run worker -w airlock`; in the image, dist/src/worker.js):
+  // the ops bundle runs it and scrapes it as airlock-worker. Both processes share the queue in
+  // Redis, and the web process leaves scans to the worker.
+  worker: {
+    port: 3001,
+    command: ['node', '--import', 'rampart/otel', 'dist/src/worker.js'],
+    env: { REDIS_URL: 'redis://redis:6379', AIRLOCK_WORKER: 'off' },
+  },
 })

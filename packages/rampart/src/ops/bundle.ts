@@ -9,8 +9,12 @@ import { blackboxConfig, probeScrapeConfig } from './blackbox.js'
 import { composeFile } from './compose.js'
 import { k8sManifests } from './k8s.js'
 
+// Written as YAML 1.1, which Kubernetes reads (sigs.k8s.io/yaml): `off`, `yes`, `on` are quoted,
+// else a setting such as `AIRLOCK_WORKER: off` would arrive as a boolean.
 const yaml = (what: string, doc: unknown, note = '') =>
-  GENERATED_HEADER(what) + note + stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false })
+  GENERATED_HEADER(what) +
+  note +
+  stringify(doc, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' })
 
 /**
  * Every file of the ops bundle, by path relative to the bundle directory. Pure: the same config

@@ -26,6 +26,26 @@ export function composeFile(config: SloConfig): Record<string, unknown> {
   const env = productionEnv(config)
   const dbUrl = `postgres://${svc}:\${POSTGRES_PASSWORD}@${SHARED_STORES.postgresHost}/${svc}`
   const healthy = { condition: 'service_healthy' }
+  const worker = config.worker?.command === undefined ? undefined : config.worker
+  const environment = {
+    ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')),
+    HOST: '0.0.0.0',
+    PORT: String(config.port),
+    // The service's own data and the audit log share one PostgreSQL database.
+    DATABASE_URL: dbUrl,
+    AUDIT_DB: dbUrl,
+    SECRET_KEY: composeVar('SECRET_KEY', 'set SECRET_KEY (32+ bytes)'),
+    METRICS_TOKEN: composeVar(
+      'METRICS_TOKEN',
+      'set METRICS_TOKEN to the content of secrets/metrics-token',
+    ),
+  }
+  const readyCheck = (port: number) =>
+    check([
+      'node',
+      '-e',
+      `fetch('http://127.0.0.1:${port}/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
+    ])
   return {
     name: `${svc}-ops`,
     services: {
@@ -33,29 +53,29 @@ export function composeFile(config: SloConfig): Record<string, unknown> {
         build: { context: '..', dockerfile: 'Dockerfile' },
         image: `${svc}:latest`,
         ports: [`127.0.0.1:${config.port}:${config.port}`],
-        environment: {
-          ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')),
-          HOST: '0.0.0.0',
-          PORT: String(config.port),
-          // The service's own data and the audit log share one PostgreSQL database.
-          DATABASE_URL: dbUrl,
-          AUDIT_DB: dbUrl,
-          SECRET_KEY: composeVar('SECRET_KEY', 'set SECRET_KEY (32+ bytes)'),
-          METRICS_TOKEN: composeVar(
-            'METRICS_TOKEN',
-            'set METRICS_TOKEN to the content of secrets/metrics-token',
-          ),
-        },
+        environment,
         read_only: true,
         tmpfs: ['/tmp'],
         volumes: [`${svc}-data:/data`],
         depends_on: { postgres: healthy, redis: healthy, 'otel-collector': healthy },
-        healthcheck: check([
-          'node',
-          '-e',
-          `fetch('http://127.0.0.1:${config.port}/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`,
-        ]),
+        healthcheck: readyCheck(config.port),
       },
+      // The worker process: the same image, settings and uploads volume, its own command; its
+      // /metrics, /healthz and /readyz on the worker port (scraped as `<service>-worker`).
+      ...(worker === undefined
+        ? {}
+        : {
+            [`${svc}-worker`]: {
+              image: `${svc}:latest`,
+              command: worker.command,
+              environment: { ...environment, WORKER_PORT: String(worker.port) },
+              read_only: true,
+              tmpfs: ['/tmp'],
+              volumes: [`${svc}-data:/data`],
+              depends_on: { [svc]: healthy, redis: healthy },
+              healthcheck: readyCheck(worker.port),
+            },
+          }),
       postgres: {
         image: IMAGES.postgres,
         environment: {

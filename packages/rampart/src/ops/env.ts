@@ -49,5 +49,7 @@ export function productionEnv(config: SloConfig): Record<string, string> {
   const env: Record<string, string> = {}
   for (const name of Object.keys(envSchema.shape))
     if (!SECRET_VARS.has(name)) env[name] = chosen[name] ?? ''
+  // The service's own settings for handing jobs to a worker the bundle runs (both processes).
+  if (config.worker?.command !== undefined) Object.assign(env, config.worker.env)
   return env
 }

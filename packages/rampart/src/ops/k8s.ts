@@ -18,6 +18,34 @@ const DRAIN_S = 10
 /** Above preStop + the service's own delay + the drain, with room for the process to exit. */
 const GRACE_S = SHUTDOWN_DELAY_S * 2 + DRAIN_S + 10
 
+/** Every pod runs as the image's unprivileged user (uid 1000) under the runtime's seccomp profile. */
+const POD_SECURITY = {
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  fsGroup: 1000,
+  seccompProfile: { type: 'RuntimeDefault' as const },
+}
+/** Resources and a read-only, capability-free container: the same for the service and its worker. */
+const CONTAINER_LIMITS = {
+  resources: { requests: { cpu: '250m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+  securityContext: {
+    runAsNonRoot: true,
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+  },
+}
+/** The shared uploads volume at /data and a bounded scratch /tmp (the root filesystem is read-only). */
+const DATA_MOUNTS = [
+  { name: 'data', mountPath: '/data' },
+  { name: 'tmp', mountPath: '/tmp' },
+]
+const dataVolumes = (svc: string) => [
+  { name: 'data', persistentVolumeClaim: { claimName: `${svc}-data` } },
+  { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
+]
+
 /**
  * The Kubernetes manifests of the bundle, a kustomize base (`kubectl apply -k ops/k8s`):
  * Deployment, Service, PodDisruptionBudget, HorizontalPodAutoscaler, ConfigMap, the shared
@@ -57,13 +85,7 @@ export function k8sManifests(config: SloConfig): Map<string, unknown> {
           automountServiceAccountToken: false,
           // Above preStop + the service's own delay + the drain deadline.
           terminationGracePeriodSeconds: GRACE_S,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: 1000,
-            runAsGroup: 1000,
-            fsGroup: 1000,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: POD_SECURITY,
           containers: [
             {
               name: svc,
@@ -97,26 +119,11 @@ export function k8sManifests(config: SloConfig): Map<string, unknown> {
               },
               // Endpoints are removed while this sleeps, so no new request reaches a stopping pod.
               lifecycle: { preStop: { exec: { command: ['sleep', String(SHUTDOWN_DELAY_S)] } } },
-              resources: {
-                requests: { cpu: '250m', memory: '256Mi' },
-                limits: { cpu: '1', memory: '512Mi' },
-              },
-              securityContext: {
-                runAsNonRoot: true,
-                readOnlyRootFilesystem: true,
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ['ALL'] },
-              },
-              volumeMounts: [
-                { name: 'data', mountPath: '/data' },
-                { name: 'tmp', mountPath: '/tmp' },
-              ],
+              ...CONTAINER_LIMITS,
+              volumeMounts: DATA_MOUNTS,
             },
           ],
-          volumes: [
-            { name: 'data', persistentVolumeClaim: { claimName: `${svc}-data` } },
-            { name: 'tmp', emptyDir: { sizeLimit: '1Gi' } },
-          ],
+          volumes: dataVolumes(svc),
         },
       },
     },
@@ -210,6 +217,13 @@ export function k8sManifests(config: SloConfig): Map<string, unknown> {
       ],
     },
   } satisfies IServiceMonitor)
+  if (config.worker?.command !== undefined)
+    for (const [name, manifest] of workerManifests(
+      config,
+      config.worker.command,
+      config.worker.port,
+    ))
+      files.set(name, manifest)
   files.set('prometheusrule.yaml', {
     apiVersion: 'monitoring.coreos.com/v1',
     kind: 'PrometheusRule',
@@ -222,5 +236,116 @@ export function k8sManifests(config: SloConfig): Map<string, unknown> {
     resources: [...files.keys()],
     images: [{ name: `${svc}`, newName: svc, newTag: 'latest' }],
   })
+  return files
+}
+
+/**
+ * The worker process (`worker.command`: the image's CMD, run under its entrypoint): a Deployment with the service's
+ * ConfigMap and Secret and the shared uploads volume, a Service naming the scrape job
+ * `<service>-worker`, its ServiceMonitor, and a NetworkPolicy letting in only the monitoring
+ * namespace on the worker port.
+ */
+function workerManifests(config: SloConfig, command: string[], port: number): Map<string, unknown> {
+  const svc = config.service
+  const name = `${svc}-worker`
+  const labels = { 'app.kubernetes.io/name': name, 'app.kubernetes.io/part-of': svc }
+  const selector = { 'app.kubernetes.io/name': name }
+  const meta = { name, labels }
+  const httpGet = (path: string) => ({ httpGet: { path, port: 'metrics' } })
+  const files = new Map<string, unknown>()
+  files.set('worker-deployment.yaml', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta,
+    spec: {
+      replicas: 2,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selector },
+      template: {
+        metadata: { labels },
+        spec: {
+          automountServiceAccountToken: false,
+          // Running jobs get the drain deadline to finish; the rest is put back by BullMQ.
+          terminationGracePeriodSeconds: GRACE_S,
+          securityContext: POD_SECURITY,
+          containers: [
+            {
+              name: 'worker',
+              image: `${svc}:latest`,
+              imagePullPolicy: 'IfNotPresent',
+              // The image's CMD replaced; its entrypoint (tini, forwarding SIGTERM) kept.
+              args: command,
+              ports: [{ name: 'metrics', containerPort: port, protocol: 'TCP' }],
+              env: [{ name: 'WORKER_PORT', value: String(port) }],
+              envFrom: [
+                { configMapRef: { name: `${svc}-config` } },
+                { secretRef: { name: `${svc}-secrets` } },
+              ],
+              livenessProbe: { ...httpGet('/healthz'), periodSeconds: 10, failureThreshold: 3 },
+              readinessProbe: { ...httpGet('/readyz'), periodSeconds: 5, failureThreshold: 2 },
+              ...CONTAINER_LIMITS,
+              volumeMounts: DATA_MOUNTS,
+            },
+          ],
+          volumes: dataVolumes(svc),
+        },
+      },
+    },
+  } satisfies IDeployment)
+  files.set('worker-service.yaml', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta,
+    spec: {
+      type: 'ClusterIP',
+      selector,
+      ports: [{ name: 'metrics', port, targetPort: 'metrics', protocol: 'TCP' }],
+    },
+  } satisfies IService)
+  files.set('worker-servicemonitor.yaml', {
+    apiVersion: 'monitoring.coreos.com/v1',
+    kind: 'ServiceMonitor',
+    metadata: meta,
+    spec: {
+      selector: { matchLabels: selector },
+      endpoints: [
+        {
+          port: 'metrics',
+          path: '/metrics',
+          interval: '15s',
+          authorization: {
+            type: 'Bearer',
+            credentials: { name: `${svc}-secrets`, key: 'METRICS_TOKEN' },
+          },
+        },
+      ],
+    },
+  } satisfies IServiceMonitor)
+  files.set('worker-networkpolicy.yaml', {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta,
+    spec: {
+      podSelector: { matchLabels: selector },
+      policyTypes: ['Ingress', 'Egress'],
+      ingress: [
+        {
+          from: [
+            { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+          ],
+          ports: [{ protocol: 'TCP', port: 'metrics' }],
+        },
+      ],
+      egress: [
+        {
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+        { ports: [5432, 6379, 4317, 4318].map((p) => ({ protocol: 'TCP' as const, port: p })) },
+      ],
+    },
+  } satisfies INetworkPolicy)
   return files
 }

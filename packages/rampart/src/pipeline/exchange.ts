@@ -46,8 +46,9 @@ export abstract class Exchange {
   /** The audit row `attempted` was written: a failed answer adds an `outcome: failed` row. */
   auditRecorded = false
   /** The server span of this request, when tracing is on. */
-  span: { finish(status: number, user?: string): void; abort(): void; recordError(e: unknown): void } | undefined =
-    undefined
+  span:
+    | { finish(status: number, user?: string): void; abort(): void; recordError(e: unknown): void }
+    | undefined = undefined
   /** Why a multipart upload was refused while streaming (answered instead of the reader's error). */
   uploadRefusal: Error | undefined = undefined
 

@@ -174,9 +174,10 @@ export function jobsNoFailuresScenario(
   }
 }
 
-/** The worker process's Prometheus scrape job, when the config declares one. */
+/** The worker process's Prometheus scrape job, when the bundle runs one (`worker.command`). */
 export function workerScrapeConfigs(config: SloConfig): Array<Record<string, unknown>> {
-  if (config.worker === undefined) return []
+  // Only a worker the bundle runs: a target that never exists would read as a worker down.
+  if (config.worker?.command === undefined) return []
   return [
     {
       job_name: workerJobName(config),

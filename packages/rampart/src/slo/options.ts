@@ -133,8 +133,19 @@ export const configSchema = z
       .optional(),
     /** Where the service listens inside the ops bundle (compose, Kubernetes, Prometheus target). */
     port: z.number().int().min(1).max(65_535).default(3000),
-    /** A worker process (`rampart/bullmq`) scraped as `<service>-worker` on this port. */
-    worker: z.object({ port: z.number().int().min(1).max(65_535) }).optional(),
+    /**
+     * A worker process (`rampart/bullmq`) serving `/metrics` on `port`. With `command` (the argv
+     * replacing the image's CMD; its entrypoint stays) the ops bundle deploys it next to the service (compose and
+     * Kubernetes, with the service's own settings plus `env`, which the web process gets too)
+     * and scrapes it as `<service>-worker`; without, the bundle neither runs nor scrapes one.
+     */
+    worker: z
+      .object({
+        port: z.number().int().min(1).max(65_535),
+        command: z.array(z.string().min(1)).min(1).optional(),
+        env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string()).optional(),
+      })
+      .optional(),
     slos: z.array(sloSchema).min(1, 'declare at least one SLO'),
     /**
      * The service's own counters (`airlock_requests_submitted_total`), drawn on the dashboard:

@@ -60,52 +60,71 @@ export function compositionProblems(kustomization: Obj, files: ReadonlyMap<strin
   for (const id of new Set(ids))
     if (ids.filter((x) => x === id).length > 1) problems.push(`${id} is defined twice`)
   const byKind = (kind: string) => objs.filter((o) => o.kind === kind)
-  const [deployment] = byKind('Deployment')
+  const deployments = byKind('Deployment')
+  const [deployment] = deployments
   if (!deployment) return [...problems, 'no Deployment']
-  const podLabels: Obj = get(deployment, 'spec.template.metadata.labels') ?? {}
-  const matches = (sel: Obj | undefined) =>
-    sel !== undefined && Object.entries(sel).every(([k, v]) => podLabels[k] === v)
-  const pod = get(deployment, 'spec.template.spec')
-  const container = pod.containers[0]
-  const portNames = (container.ports ?? []).map((p: Obj) => p.name)
-  if (!matches(get(deployment, 'spec.selector.matchLabels')))
-    problems.push('Deployment selector does not match its pod labels')
-  for (const ref of container.envFrom ?? [])
-    if (
-      ref.configMapRef &&
-      !byKind('ConfigMap').some((c) => c.metadata.name === ref.configMapRef.name)
-    )
-      problems.push(`ConfigMap ${ref.configMapRef.name} is not in the base`)
-  for (const v of pod.volumes ?? [])
-    if (
-      v.persistentVolumeClaim &&
-      !byKind('PersistentVolumeClaim').some(
-        (c) => c.metadata.name === v.persistentVolumeClaim.claimName,
+  // The Deployment whose pods a selector picks (the service's, or its worker's), if any.
+  const podLabels = (d: Obj): Obj => get(d, 'spec.template.metadata.labels') ?? {}
+  const selected = (sel: Obj | undefined) =>
+    sel === undefined
+      ? undefined
+      : deployments.find((d) => Object.entries(sel).every(([k, v]) => podLabels(d)[k] === v))
+  const containerOf = (d: Obj) => get(d, 'spec.template.spec').containers[0]
+  const portNames = (d: Obj | undefined) =>
+    d === undefined ? [] : (containerOf(d).ports ?? []).map((p: Obj) => p.name)
+  for (const d of deployments) {
+    if (selected(get(d, 'spec.selector.matchLabels')) !== d)
+      problems.push('Deployment selector does not match its pod labels')
+    const pod = get(d, 'spec.template.spec')
+    for (const ref of containerOf(d).envFrom ?? [])
+      if (
+        ref.configMapRef &&
+        !byKind('ConfigMap').some((c) => c.metadata.name === ref.configMapRef.name)
       )
-    )
-      problems.push(`PersistentVolumeClaim ${v.persistentVolumeClaim.claimName} is not in the base`)
+        problems.push(`ConfigMap ${ref.configMapRef.name} is not in the base`)
+    for (const v of pod.volumes ?? [])
+      if (
+        v.persistentVolumeClaim &&
+        !byKind('PersistentVolumeClaim').some(
+          (c) => c.metadata.name === v.persistentVolumeClaim.claimName,
+        )
+      )
+        problems.push(
+          `PersistentVolumeClaim ${v.persistentVolumeClaim.claimName} is not in the base`,
+        )
+  }
   for (const s of byKind('Service')) {
-    if (!matches(s.spec.selector)) problems.push(`Service ${s.metadata.name} selects no pod`)
+    const target = selected(s.spec.selector)
+    if (target === undefined) {
+      problems.push(`Service ${s.metadata.name} selects no pod`)
+      continue
+    }
     for (const p of s.spec.ports)
-      if (typeof p.targetPort === 'string' && !portNames.includes(p.targetPort))
+      if (typeof p.targetPort === 'string' && !portNames(target).includes(p.targetPort))
         problems.push(`Service port ${p.name} targets unknown port ${p.targetPort}`)
   }
   for (const kind of ['PodDisruptionBudget', 'ServiceMonitor'])
     for (const o of byKind(kind))
-      if (!matches(o.spec.selector?.matchLabels)) problems.push(`${kind} selects no pod`)
+      if (selected(o.spec.selector?.matchLabels) === undefined)
+        problems.push(`${kind} selects no pod`)
   for (const n of byKind('NetworkPolicy'))
-    if (!matches(n.spec.podSelector?.matchLabels)) problems.push('NetworkPolicy selects no pod')
+    if (selected(n.spec.podSelector?.matchLabels) === undefined)
+      problems.push('NetworkPolicy selects no pod')
   for (const h of byKind('HorizontalPodAutoscaler'))
-    if (h.spec.scaleTargetRef.name !== deployment.metadata.name)
+    if (!deployments.some((d) => d.metadata.name === h.spec.scaleTargetRef.name))
       problems.push('HorizontalPodAutoscaler targets another Deployment')
-  const secretName = (container.envFrom ?? []).find((e: Obj) => e.secretRef)?.secretRef?.name
-  for (const m of byKind('ServiceMonitor'))
+  for (const m of byKind('ServiceMonitor')) {
+    const target = selected(m.spec.selector?.matchLabels)
+    const secretName = (target === undefined ? [] : (containerOf(target).envFrom ?? [])).find(
+      (e: Obj) => e.secretRef,
+    )?.secretRef?.name
     for (const e of m.spec.endpoints) {
-      if (!portNames.includes(e.port))
+      if (!portNames(target).includes(e.port))
         problems.push(`ServiceMonitor scrapes unknown port ${e.port}`)
       if (e.authorization?.credentials?.name !== secretName)
         problems.push("ServiceMonitor's token must come from the Deployment's Secret")
     }
+  }
   if (byKind('Secret').length > 0) problems.push('a Secret is inlined in the base')
   for (const kind of [
     'Service',

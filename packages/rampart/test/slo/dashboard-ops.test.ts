@@ -216,17 +216,20 @@ describe("airlock's ops bundle (ops/ at the repository root)", () => {
         parsed++
       }
     }
-    expect(parsed).toBe(21)
+    expect(parsed).toBe(25)
     // Every variable of the schema is in the ConfigMap, or a secret the Deployment reads from
     // its Secret: a variable added to the schema fails here until the bundle is regenerated.
     const configMap = parse(readFileSync(join(ops, 'k8s/configmap.yaml'), 'utf8'))
+    // Beside them, airlock's own settings for handing scans to the worker the bundle runs.
+    const workerEnv = ['AIRLOCK_WORKER', 'REDIS_URL']
     const covered = [...Object.keys(configMap.data), ...SECRET_VARS]
-    expect(covered.sort()).toEqual(Object.keys(envSchema.shape).sort())
+    expect(covered.sort()).toEqual([...Object.keys(envSchema.shape), ...workerEnv].sort())
     expect(configMap.data.NODE_ENV).toBe('production')
     expect(configMap.data.RATE_LIMIT_STORE).toMatch(/^redis:\/\//)
     const compose = parse(readFileSync(join(ops, 'compose.yml'), 'utf8'))
     expect(Object.keys(compose.services).sort()).toEqual([
       'airlock',
+      'airlock-worker',
       'alertmanager',
       'blackbox',
       'grafana',

@@ -79,9 +79,27 @@ describe('the jobs SLO kind', () => {
     const prometheus = parse(generateOpsBundle(config).get('prometheus.yml') as string) as {
       scrape_configs: Array<{ job_name: string; static_configs: Array<{ targets: string[] }> }>
     }
+    // A worker the bundle does not run (no `command`) is not scraped: it would read as down.
+    expect(prometheus.scrape_configs.map((j) => j.job_name)).not.toContain('shop-worker')
+    const deployed = {
+      ...config,
+      worker: { port: 9100, command: ['node', 'worker.js'], env: { QUEUE_MODE: 'off' } },
+    }
+    const bundle = generateOpsBundle(deployed)
+    const scraped = parse(bundle.get('prometheus.yml') as string) as typeof prometheus
     expect(
-      prometheus.scrape_configs.find((j) => j.job_name === 'shop-worker')?.static_configs,
+      scraped.scrape_configs.find((j) => j.job_name === 'shop-worker')?.static_configs,
     ).toEqual([{ targets: ['shop-worker:9100'] }])
+    // …and deployed: the same image with its own command, the service's settings plus `env`
+    // (the web process gets `env` too), its port, and a readiness healthcheck on that port.
+    const compose = parse(bundle.get('compose.yml') as string) as {
+      services: Record<string, { command?: string[]; environment: Record<string, string> }>
+    }
+    const worker = compose.services['shop-worker']
+    expect(worker?.command).toEqual(['node', 'worker.js'])
+    expect(worker?.environment).toMatchObject({ WORKER_PORT: '9100', QUEUE_MODE: 'off' })
+    expect(compose.services.shop?.environment.QUEUE_MODE).toBe('off')
+    expect(bundle.get('k8s/worker-deployment.yaml')).toContain('- worker.js')
     const titles = generateDashboard(config).panels.map((p) => p.title)
     expect(titles).toEqual(
       expect.arrayContaining([
