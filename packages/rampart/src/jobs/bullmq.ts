@@ -1,7 +1,7 @@
 import type { Job, Queue, Worker } from 'bullmq'
 import type { RedisOptions } from 'ioredis'
+import { importPeer } from '../core/optional-peer.js'
 import type { Rampart } from '../core/rampart.js'
-import { RampartError } from '../errors/rampart-error.js'
 import { attachTracing } from '../tracing/attach.js'
 import { captureCarrier, withCarrier } from './carrier.js'
 import { jobMetrics, QUEUE_STATES, type QueueState } from './metrics.js'
@@ -54,19 +54,9 @@ type IORedisModule = typeof import('ioredis')
 
 /** Loads BullMQ and ioredis on first use; one line naming the package when one is missing. */
 async function load(): Promise<{ bullmq: BullmqModule; Redis: IORedisModule['Redis'] }> {
-  const need = async <M>(name: string, get: () => Promise<M>): Promise<M> => {
-    try {
-      return await get()
-    } catch (cause) {
-      throw new RampartError(
-        'ERR_RAMPART_CONFIG',
-        `rampart/bullmq: background jobs on Redis need the ${name} package; install it (npm install ${name}) or run jobs in-process`,
-        { cause },
-      )
-    }
-  }
-  const bullmq = await need('bullmq', () => import('bullmq'))
-  const { Redis } = await need('ioredis', () => import('ioredis'))
+  const feature = 'background jobs on Redis (rampart/bullmq; in-process queues need nothing)'
+  const bullmq = await importPeer<BullmqModule>('bullmq', feature)
+  const { Redis } = await importPeer<IORedisModule>('ioredis', feature)
   return { bullmq, Redis }
 }
 

@@ -1,24 +1,32 @@
-import { describe, expect, it, vi } from 'vitest'
-import { createRampart } from '../../src/index.js'
-import { logCapture } from '../support/log-capture.js'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { runTs } from '../support/child.js'
 
-// As if bullmq were not installed: its import fails the way a missing package does.
-vi.mock('bullmq', () => {
-  throw Object.assign(new Error("Cannot find package 'bullmq'"), { code: 'ERR_MODULE_NOT_FOUND' })
-})
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url))
+
+/** Runs the fixture in a process where `bullmq` is missing or broken; what it printed. */
+async function withBullmq(state: 'missing' | 'broken') {
+  const child = runTs(fixture('without-bullmq.ts'), { RAMPART_TEST_BULLMQ: state }, [
+    '--import',
+    fixture('register-hide-bullmq.mjs'),
+  ])
+  expect(await child.exited, child.stderrText()).toBe(0)
+  return JSON.parse(child.stdoutText())
+}
 
 describe('rampart/bullmq without the bullmq package', () => {
   it('refuses a Redis queue with one line naming the package; the in-process queue still works', async () => {
-    const { createBullmqQueue, createInProcessQueue } = await import('../../src/jobs/index.js')
-    const core = createRampart({ service: 't', logDestination: logCapture().stream }, {})
-    const err = await createBullmqQueue(core, 'q', { url: 'redis://127.0.0.1:1' }).catch((e) => e)
-    expect(err).toMatchObject({ name: 'RampartError', code: 'ERR_RAMPART_CONFIG' })
-    expect(err.message).toBe(
-      'rampart/bullmq: background jobs on Redis need the bullmq package; install it (npm install bullmq) or run jobs in-process',
+    const out = await withBullmq('missing')
+    expect(out).toMatchObject({ name: 'RampartError', code: 'ERR_RAMPART_CONFIG' })
+    expect(out.message).toBe(
+      'background jobs on Redis (rampart/bullmq; in-process queues need nothing) needs the optional package bullmq, which is not installed; run: npm install bullmq',
     )
-    const queue = createInProcessQueue(core, 'q', async () => 'ok')
-    expect(await queue.add('x', {})).toEqual({ id: '1' })
-    await queue.close(1000)
-    await core.close()
+    expect(out.added).toEqual({ id: '1' })
+  })
+
+  it('an installed but broken bullmq is reported as itself, not as a missing package', async () => {
+    const out = await withBullmq('broken')
+    expect(out).toMatchObject({ name: 'Error', message: 'bullmq is broken' })
+    expect(out.added).toEqual({ id: '1' })
   })
 })
