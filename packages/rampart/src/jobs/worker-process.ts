@@ -99,8 +99,11 @@ export async function serveWorkerProcess(
     `worker serving /metrics, /healthz and /readyz on port ${port}`,
   )
 
+  const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[])
   let stopping: Promise<boolean> | undefined
   const stop = () => {
+    // Stopped directly or by one signal: the other signals' listeners go too.
+    if (signals !== false) for (const s of signals) process.off(s, onSignal)
     stopping ??= (async () => {
       health.startDraining()
       const results = await Promise.all(options.workers.map((w) => w.close(drainTimeoutMs)))
@@ -111,15 +114,12 @@ export async function serveWorkerProcess(
     })()
     return stopping
   }
-  const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[])
-  if (signals !== false) {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info({ event: 'service.stopping', signal, drain_timeout_ms: drainTimeoutMs })
-      void stop().then((drained) => {
-        if (options.exit ?? true) process.exit(drained ? 0 : 1)
-      })
-    }
-    for (const s of signals) process.once(s, onSignal)
+  function onSignal(signal: NodeJS.Signals) {
+    logger.info({ event: 'service.stopping', signal, drain_timeout_ms: drainTimeoutMs })
+    void stop().then((drained) => {
+      if (options.exit ?? true) process.exit(drained ? 0 : 1)
+    })
   }
+  if (signals !== false) for (const s of signals) process.once(s, onSignal)
   return { server, port, stop }
 }
