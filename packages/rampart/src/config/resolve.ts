@@ -113,8 +113,20 @@ function rateLimitStore(
   )
 }
 
+/** Options that became keys of a group: a JavaScript caller still passing one is told where it went. */
+const MOVED_OPTIONS = {
+  metricsEnabled: 'metrics.enabled',
+  metricsToken: 'metrics.token',
+  auditOptions: 'audit (its fields sit beside db and key)',
+  consoleToken: 'console.token',
+} as const
+
 /** The grouped options (`metrics`, `audit`, `console`) are objects: a boolean or string there is a mistake, not "unset". */
 function checkGroups(options: RampartOptions): void {
+  for (const [old, now] of Object.entries(MOVED_OPTIONS)) {
+    if (old in options)
+      throw new RampartError('ERR_RAMPART_CONFIG', `${old}: no longer an option; use ${now}`)
+  }
   for (const name of ['metrics', 'audit', 'console', 'rateLimit', 'csrf', 'timeouts'] as const) {
     const value: unknown = options[name]
     if (

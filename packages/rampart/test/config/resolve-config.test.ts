@@ -146,6 +146,17 @@ describe('resolveConfig', () => {
     )
   })
 
+  it('an option that moved into a group is refused with where it went', () => {
+    const old = { metricsToken: 'm'.repeat(16) } as unknown as Parameters<typeof resolveConfig>[0]
+    expect(errorOf(() => resolveConfig(old, { NODE_ENV: 'test' }))).toBe(
+      'metricsToken: no longer an option; use metrics.token',
+    )
+    const audit = { auditOptions: { table: 't' } } as unknown as Parameters<typeof resolveConfig>[0]
+    expect(errorOf(() => resolveConfig(audit, { NODE_ENV: 'test' }))).toMatch(
+      /^auditOptions: no longer an option; use audit/,
+    )
+  })
+
   it('rateLimit.store takes a Store object as given, and refuses an object that is not one', () => {
     const store = { increment: () => ({ allowed: true, remaining: 1, resetMs: 0 }), reset() {} }
     expect(resolveConfig({ rateLimit: { store } }, { NODE_ENV: 'test' }).rateLimit.store).toBe(
