@@ -1,5 +1,5 @@
 import client from 'prom-client'
-import { createMetrics } from 'rampart'
+import { createMetrics } from 'rampart/internal'
 import {
   createRedMetrics,
   recordRequest,

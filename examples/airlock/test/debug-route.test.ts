@@ -49,7 +49,11 @@ describe('airlock debug routes (AIRLOCK_DEBUG_ROUTES)', () => {
   })
 
   it('AIRLOCK_DEBUG_ROUTES=1 is refused in production with one line; only =production turns them on there', async () => {
-    const production = { nodeEnv: 'production' as const, secretKey: 'p'.repeat(40), console: false }
+    const production = {
+      nodeEnv: 'production' as const,
+      secretKey: 'p'.repeat(40),
+      console: { enabled: false },
+    }
     await expect(buildApp(production, { AIRLOCK_DEBUG_ROUTES: '1' })).rejects.toThrow(
       /^AIRLOCK_DEBUG_ROUTES: got "1"; refused in production \(set AIRLOCK_DEBUG_ROUTES=production/,
     )

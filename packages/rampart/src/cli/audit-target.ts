@@ -42,7 +42,7 @@ export function auditTarget(
     )
   const config = resolveConfig(
     {
-      console: false,
+      console: { enabled: false },
       // With only AUDIT_KEY set, SECRET_KEY is irrelevant here; a placeholder keeps production checks quiet.
       ...(hasSecret
         ? {}

@@ -19,8 +19,8 @@ const SECRET_VARS = new Set([
   'SENTRY_DSN',
   'secretKey',
   'audit.key',
-  'metricsToken',
-  'consoleToken',
+  'metrics.token',
+  'console.token',
 ])
 
 /** Shows enough of a bad value to recognise it without leaking a secret. */

@@ -3,6 +3,7 @@ import type { DestinationStream } from 'pino'
 import type { AuditOptions } from '../audit/options.js'
 import type { CsrfOptions } from '../csrf/options.js'
 import type { MetricsOptions } from '../metrics/options.js'
+import type { Store } from '../ratelimit/store.js'
 import type { SloConfig } from '../slo/options.js'
 
 /** Log levels pino knows, lowest first. */
@@ -41,6 +42,30 @@ export interface RateLimitPolicyOptions {
   accountParam?: string
 }
 
+/** `RampartOptions.metrics`: the `/metrics` endpoint and the app's registry. */
+export interface RampartMetricsOptions extends MetricsOptions {
+  /** Serve `/metrics`; `false` makes it a 404. Default: `METRICS_ENABLED`, else `true`. */
+  enabled?: boolean
+  /** Bearer token `/metrics` requires (≥ 16 characters). Default: `METRICS_TOKEN`, else none. */
+  token?: string
+}
+
+/** `RampartOptions.audit`: where the audit log lives, its key, and its tuning. */
+export interface RampartAuditOptions extends AuditOptions {
+  /** `sqlite:<path>` or `postgres://…`. Default: `AUDIT_DB`, else `sqlite:<dataDir>/audit.db`. */
+  db?: string
+  /** Key for the hash chain (≥ 32 bytes). Default: `AUDIT_KEY`, else derived from the secret key. */
+  key?: string
+}
+
+/** `RampartOptions.console`: the ops console at `/_rampart` (docs/console.md). */
+export interface RampartConsoleOptions {
+  /** Default: `RAMPART_CONSOLE`, else on in development only. */
+  enabled?: boolean
+  /** Bearer token the console requires (≥ 16 characters). Default: `RAMPART_CONSOLE_TOKEN`. Required to turn the console on in production. */
+  token?: string
+}
+
 /**
  * Everything a service can set in code. Every field is optional: a field left `undefined`
  * falls back to its environment variable (docs/configuration.md), then to the default in `DEFAULTS`.
@@ -59,12 +84,8 @@ export interface RampartOptions {
   logFormat?: 'json' | 'pretty'
   /** Where log lines go. Default: standard output. Tests pass a stream to read lines back. */
   logDestination?: DestinationStream
-  /** Series cap, default process metrics and default labels of the app's registry. */
-  metrics?: MetricsOptions
-  /** Default: `METRICS_ENABLED`, else `true`. */
-  metricsEnabled?: boolean
-  /** Bearer token `/metrics` requires. Default: `METRICS_TOKEN`, else none. */
-  metricsToken?: string
+  /** `/metrics` on or off and its token; series cap, default process metrics and default labels of the app's registry. */
+  metrics?: RampartMetricsOptions
   /** Turns tracing on. Default: on exactly when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. */
   tracing?: boolean
   /** Key for CSRF tokens, sessions and fingerprints, ≥ 32 bytes. Default: `SECRET_KEY`. */
@@ -74,8 +95,11 @@ export interface RampartOptions {
   /** CIDRs whose `X-Forwarded-For` is believed. Default: `TRUSTED_PROXIES` (comma-separated), else none. */
   trustedProxies?: string[]
   rateLimit?: {
-    /** `memory` or a `redis://` URL. Default: `RATE_LIMIT_STORE`, else `memory`. */
-    store?: string
+    /**
+     * `memory`, a `redis://` URL, or a `Store` of your own (src/ratelimit/store.ts: `increment`
+     * and `reset`, optional `shutdown`, called once at close). Default: `RATE_LIMIT_STORE`, else `memory`.
+     */
+    store?: string | Store
     /** Default: `RATE_LIMIT_ON_STORE_ERROR`, else `open`. Credential policies are always `closed` unless they set their own. */
     onStoreError?: 'open' | 'closed'
     /** Longest wait for the store's answer, in ms (the deadline adapts below it). Default: `RATE_LIMIT_STORE_TIMEOUT_MS`, else 1000. */
@@ -87,12 +111,8 @@ export interface RampartOptions {
   maxUploadMb?: number
   /** KiB for any other body. Default: `MAX_BODY_KB`, else 1024. */
   maxBodyKb?: number
-  audit?: {
-    /** `sqlite:<path>` or `postgres://…`. Default: `AUDIT_DB`, else `sqlite:<dataDir>/audit.db`. */
-    db?: string
-    /** Key for the hash chain. Default: `AUDIT_KEY`, else derived from the secret key. */
-    key?: string
-  }
+  /** The audit log's database and key, and its tuning (checkpoint interval, batch size, table name). */
+  audit?: RampartAuditOptions
   /** Bound of every database query in seconds (audit pool, `createPgPool`). Default: `DB_QUERY_TIMEOUT_S`, else 5. */
   dbQueryTimeoutS?: number
   /**
@@ -103,8 +123,6 @@ export interface RampartOptions {
   timeouts?: { requestS?: number; keepAliveS?: number; headersS?: number }
   /** Seconds `/readyz` answers 503 before the listener closes on SIGTERM. Default: `SHUTDOWN_DELAY_S`, else 5 in production and 0 otherwise. */
   shutdownDelayS?: number
-  /** Tuning of the audit log (checkpoint interval, batch size, table name); see `AuditOptions`. */
-  auditOptions?: AuditOptions
   /** Turns error tracking on (docs/error-tracking.md). Default: `SENTRY_DSN`. */
   sentryDsn?: string
   /** Default: `SENTRY_ENVIRONMENT`, else the Node environment (`production`, …). */
@@ -121,10 +139,8 @@ export interface RampartOptions {
   crashHandlers?: boolean
   /** Whether an unhandled rejection also exits. Default: `RAMPART_ON_UNHANDLED_REJECTION`, else `crash` in production and `log` otherwise. */
   onUnhandledRejection?: 'crash' | 'log'
-  /** Ops console at `/_rampart`. Default: `RAMPART_CONSOLE`, else on in development only. */
-  console?: boolean
-  /** Default: `RAMPART_CONSOLE_TOKEN`. Required to turn the console on in production. */
-  consoleToken?: string
+  /** Ops console at `/_rampart`: `{ enabled, token }`. */
+  console?: RampartConsoleOptions
   /**
    * Extra key names the service treats as private: never logged, traced or reported.
    * Matched case-insensitively, ignoring `-` and `_`, at any depth.

@@ -5,6 +5,7 @@ import type { DestinationStream } from 'pino'
 import { CSRF_DEFAULTS } from '../csrf/options.js'
 import { normalizeOrigin } from '../csrf/origin-check.js'
 import { RampartError } from '../errors/rampart-error.js'
+import type { Store } from '../ratelimit/store.js'
 import { DEFAULTS } from './defaults.js'
 import {
   checkOption,
@@ -39,7 +40,8 @@ export interface ResolvedConfig {
   readonly dataDir: string
   readonly trustedProxies: readonly string[]
   readonly rateLimit: {
-    readonly store: string
+    /** `memory`, a `redis://` URL, or the `Store` passed in options. */
+    readonly store: string | Store
     readonly onStoreError: 'open' | 'closed'
     readonly storeTimeoutMs: number
     readonly policies: Readonly<Record<string, RateLimitPolicyOptions>>
@@ -91,6 +93,54 @@ function seconds(name: string, value: number | undefined, fallback: number, min 
   return value
 }
 
+/** `rateLimit.store`: a `Store` object as given, else the checked name or URL (else the env/default). */
+function rateLimitStore(
+  option: string | Store | undefined,
+  env: string | undefined,
+): string | Store {
+  if (option === undefined) return env ?? DEFAULTS.rateLimitStore
+  if (typeof option === 'object' && option !== null) {
+    if (typeof option.increment !== 'function' || typeof option.reset !== 'function')
+      throw new RampartError(
+        'ERR_RAMPART_CONFIG',
+        'rateLimit.store: got an object without increment() and reset(); expected memory, a redis:// URL or a Store',
+      )
+    return option
+  }
+  return (
+    checkOption('rateLimit.store', envSchema.shape.RATE_LIMIT_STORE, option) ??
+    DEFAULTS.rateLimitStore
+  )
+}
+
+/** Options that became keys of a group: a JavaScript caller still passing one is told where it went. */
+const MOVED_OPTIONS = {
+  metricsEnabled: 'metrics.enabled',
+  metricsToken: 'metrics.token',
+  auditOptions: 'audit (its fields sit beside db and key)',
+  consoleToken: 'console.token',
+} as const
+
+/** The grouped options (`metrics`, `audit`, `console`) are objects: a boolean or string there is a mistake, not "unset". */
+function checkGroups(options: RampartOptions): void {
+  for (const [old, now] of Object.entries(MOVED_OPTIONS)) {
+    if (old in options)
+      throw new RampartError('ERR_RAMPART_CONFIG', `${old}: no longer an option; use ${now}`)
+  }
+  for (const name of ['metrics', 'audit', 'console', 'rateLimit', 'csrf', 'timeouts'] as const) {
+    const value: unknown = options[name]
+    if (
+      value !== undefined &&
+      (typeof value !== 'object' || value === null || Array.isArray(value))
+    )
+      throw configError(
+        name,
+        value,
+        name === 'console' || name === 'metrics' ? '{ enabled, token }' : 'an object',
+      )
+  }
+}
+
 /** Reads or creates the development secret in `DATA_DIR/.secret` (mode 0600). */
 function developmentSecret(dataDir: string): Buffer {
   const file = join(dataDir, '.secret')
@@ -118,6 +168,7 @@ export function resolveConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): ResolvedConfig {
   // Validate every variable before any side effect (such as creating the development secret).
+  checkGroups(options)
   const e = parseEnv(env)
   const policyOverrides = parsePolicyOverrides(env)
   const warnings: string[] = []
@@ -131,9 +182,9 @@ export function resolveConfig(
   const dataDir = resolvePath(options.dataDir ?? e.DATA_DIR ?? DEFAULTS.dataDir)
 
   const metricsToken =
-    options.metricsToken === undefined
+    options.metrics?.token === undefined
       ? e.METRICS_TOKEN
-      : checkOption('metricsToken', tokenText, options.metricsToken)
+      : checkOption('metrics.token', tokenText, options.metrics.token)
   const endpoint = e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
 
   let secretKey: Buffer
@@ -177,14 +228,7 @@ export function resolveConfig(
     if (!Number.isInteger(p.perMinute) || p.perMinute < 1)
       throw configError(`rateLimit.policies.${name}.perMinute`, p.perMinute, 'a whole number ≥ 1')
   }
-  const store =
-    options.rateLimit?.store === undefined
-      ? (e.RATE_LIMIT_STORE ?? DEFAULTS.rateLimitStore)
-      : (checkOption(
-          'rateLimit.store',
-          envSchema.shape.RATE_LIMIT_STORE,
-          options.rateLimit.store,
-        ) ?? DEFAULTS.rateLimitStore)
+  const store = rateLimitStore(options.rateLimit?.store, e.RATE_LIMIT_STORE)
   const onStoreError =
     options.rateLimit?.onStoreError ?? e.RATE_LIMIT_ON_STORE_ERROR ?? DEFAULTS.rateLimitOnStoreError
 
@@ -248,11 +292,11 @@ export function resolveConfig(
     ? Buffer.from(auditKeyText)
     : createHmac('sha256', secretKey).update('rampart:audit-key:v1').digest()
 
-  const consoleEnabled = options.console ?? e.RAMPART_CONSOLE ?? !isProduction
+  const consoleEnabled = options.console?.enabled ?? e.RAMPART_CONSOLE ?? !isProduction
   const consoleToken =
-    options.consoleToken === undefined
+    options.console?.token === undefined
       ? e.RAMPART_CONSOLE_TOKEN
-      : checkOption('consoleToken', tokenText, options.consoleToken)
+      : checkOption('console.token', tokenText, options.console.token)
   if (consoleEnabled && isProduction && consoleToken === undefined) {
     throw new RampartError(
       'ERR_RAMPART_CONFIG',
@@ -323,7 +367,7 @@ export function resolveConfig(
     logFormat,
     logDestination: options.logDestination,
     metrics: {
-      enabled: options.metricsEnabled ?? e.METRICS_ENABLED ?? DEFAULTS.metricsEnabled,
+      enabled: options.metrics?.enabled ?? e.METRICS_ENABLED ?? DEFAULTS.metricsEnabled,
       token: metricsToken,
     },
     tracing: {

@@ -67,10 +67,7 @@ export function createRampart(
   const lifecycle = new Lifecycle()
   const fingerprint = createFingerprint(config.secretKey)
   const metrics = createMetrics(options.metrics)
-  const audit = createAuditLog(
-    { config, logger, redactor, fingerprint, metrics },
-    options.auditOptions,
-  )
+  const audit = createAuditLog({ config, logger, redactor, fingerprint, metrics }, options.audit)
   lifecycle.onClose('audit', () => audit.close())
   return {
     config,

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import Database from 'better-sqlite3'
 import Fastify, { type FastifyInstance } from 'fastify'
+import type { RampartOptions } from 'rampart'
 import rampart, { bindUser } from 'rampart/fastify'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { checkpointIsValid } from '../../src/audit/canonical.js'
@@ -15,7 +16,10 @@ afterEach(async () => {
 })
 let n = 0
 
-async function makeApp(extra: Record<string, unknown> = {}, dbUrl?: string) {
+async function makeApp(
+  { audit, ...extra }: Record<string, unknown> & { audit?: RampartOptions['audit'] } = {},
+  dbUrl?: string,
+) {
   const logs = logCapture()
   const file = `${tmp.dir}/app-${n++}.db`
   const app = Fastify()
@@ -26,7 +30,7 @@ async function makeApp(extra: Record<string, unknown> = {}, dbUrl?: string) {
     logDestination: logs.stream,
     nodeEnv: 'test',
     dataDir: tmp.dir,
-    audit: { db: dbUrl ?? `sqlite:${file}`, key: AUDIT_KEY },
+    audit: { db: dbUrl ?? `sqlite:${file}`, key: AUDIT_KEY, ...audit },
     ...extra,
   })
   return { app, logs, file }
@@ -128,7 +132,7 @@ describe('audited Fastify routes', () => {
   })
 
   it('counts rampart_audit_events_total{action} for every committed row, and not for refused ones', async () => {
-    const { app, file } = await makeApp({ auditOptions: { busyTimeoutMs: 50 } })
+    const { app, file } = await makeApp({ audit: { busyTimeoutMs: 50 } })
     app.post('/a', { config: { audit: 'a.done' } }, async () => ({}))
     app.post('/b', { config: { audit: 'b.done' } }, async () => {
       await app.rampart.audit.record({ action: 'b.extra' })
@@ -156,7 +160,7 @@ describe('audited Fastify routes', () => {
   })
 
   it('with the SQLite database unavailable (locked), an audited route answers 503 and changes nothing; an unaudited route serves', async () => {
-    const { app, file } = await makeApp({ auditOptions: { busyTimeoutMs: 50 } })
+    const { app, file } = await makeApp({ audit: { busyTimeoutMs: 50 } })
     let changes = 0
     app.post('/approve', { config: { audit: true } }, async () => {
       changes++
@@ -206,7 +210,7 @@ describe('audited Fastify routes', () => {
   })
 
   it('writes signed checkpoints to the logs every N rows and at shutdown', async () => {
-    const { app, logs } = await makeApp({ auditOptions: { checkpointEvery: 3 } })
+    const { app, logs } = await makeApp({ audit: { checkpointEvery: 3 } })
     app.post('/a', { config: { audit: true } }, async () => ({}))
     for (let i = 0; i < 4; i++) await app.inject({ method: 'POST', url: '/a' })
     await app.close()

@@ -1,4 +1,4 @@
-import { resolveConfig } from 'rampart'
+import { resolveConfig } from 'rampart/internal'
 import { describe, expect, it } from 'vitest'
 
 const SECRET = 'x'.repeat(40)
@@ -11,7 +11,7 @@ describe('fault-tolerance settings', () => {
     expect(dev.shutdownDelayMs).toBe(0)
     expect(dev.rateLimit.storeTimeoutMs).toBe(1_000)
     const prod = resolveConfig(
-      { consoleToken: 'c'.repeat(20) },
+      { console: { token: 'c'.repeat(20) } },
       { NODE_ENV: 'production', SECRET_KEY: SECRET },
     )
     expect(prod.shutdownDelayMs).toBe(5_000)

@@ -1,4 +1,4 @@
-import { resolveConfig } from 'rampart'
+import { resolveConfig } from 'rampart/internal'
 import { describe, expect, it } from 'vitest'
 
 const SECRET = 'x'.repeat(40)
@@ -103,6 +103,69 @@ describe('resolveConfig', () => {
       resolveConfig({}, { NODE_ENV: 'production', SECRET_KEY: SECRET, RAMPART_CONSOLE: 'true' }),
     )
     expect(message).toMatch(/^RAMPART_CONSOLE_TOKEN: not set/)
+  })
+
+  it('metrics, console and audit are grouped options: { enabled, token }, { db, key, …}; their variables keep their names', () => {
+    const env = {
+      NODE_ENV: 'test',
+      SECRET_KEY: SECRET,
+      METRICS_ENABLED: 'false',
+      METRICS_TOKEN: 'm'.repeat(16),
+      RAMPART_CONSOLE: 'false',
+      RAMPART_CONSOLE_TOKEN: 'c'.repeat(16),
+      AUDIT_DB: 'sqlite:/tmp/from-env.db',
+    }
+    const fromEnv = resolveConfig({}, env)
+    expect(fromEnv.metrics).toEqual({ enabled: false, token: 'm'.repeat(16) })
+    expect(fromEnv.console).toEqual({ enabled: false, token: 'c'.repeat(16) })
+    expect(fromEnv.audit.db).toBe('sqlite:/tmp/from-env.db')
+    const fromOptions = resolveConfig(
+      {
+        metrics: { enabled: true, token: 'n'.repeat(16), seriesCap: 10 },
+        console: { enabled: true, token: 'd'.repeat(16) },
+        audit: { db: 'sqlite:/tmp/from-option.db', table: 'events' },
+      },
+      env,
+    )
+    expect(fromOptions.metrics).toEqual({ enabled: true, token: 'n'.repeat(16) })
+    expect(fromOptions.console).toEqual({ enabled: true, token: 'd'.repeat(16) })
+    expect(fromOptions.audit.db).toBe('sqlite:/tmp/from-option.db')
+    // A short token is refused under the option's own name, masked.
+    expect(errorOf(() => resolveConfig({ metrics: { token: 'short' } }, env))).toBe(
+      'metrics.token: got "***" (5 characters); expected at least 16 characters',
+    )
+    expect(errorOf(() => resolveConfig({ console: { token: 'short' } }, env))).toBe(
+      'console.token: got "***" (5 characters); expected at least 16 characters',
+    )
+  })
+
+  it('a boolean where a group is expected (the old `console: true`) is refused, not read as unset', () => {
+    const wrong = { console: true } as unknown as Parameters<typeof resolveConfig>[0]
+    expect(errorOf(() => resolveConfig(wrong, { NODE_ENV: 'test' }))).toBe(
+      'console: got "true"; expected { enabled, token }',
+    )
+  })
+
+  it('an option that moved into a group is refused with where it went', () => {
+    const old = { metricsToken: 'm'.repeat(16) } as unknown as Parameters<typeof resolveConfig>[0]
+    expect(errorOf(() => resolveConfig(old, { NODE_ENV: 'test' }))).toBe(
+      'metricsToken: no longer an option; use metrics.token',
+    )
+    const audit = { auditOptions: { table: 't' } } as unknown as Parameters<typeof resolveConfig>[0]
+    expect(errorOf(() => resolveConfig(audit, { NODE_ENV: 'test' }))).toMatch(
+      /^auditOptions: no longer an option; use audit/,
+    )
+  })
+
+  it('rateLimit.store takes a Store object as given, and refuses an object that is not one', () => {
+    const store = { increment: () => ({ allowed: true, remaining: 1, resetMs: 0 }), reset() {} }
+    expect(resolveConfig({ rateLimit: { store } }, { NODE_ENV: 'test' }).rateLimit.store).toBe(
+      store,
+    )
+    const notAStore = { rateLimit: { store: {} } } as unknown as Parameters<typeof resolveConfig>[0]
+    expect(errorOf(() => resolveConfig(notAStore, { NODE_ENV: 'test' }))).toMatch(
+      /^rateLimit\.store: got an object without increment\(\) and reset\(\)/,
+    )
   })
 
   it('derives the audit key from the secret key unless AUDIT_KEY is set', () => {

@@ -125,17 +125,17 @@ describe('the ops console (/_rampart)', () => {
     expect(css.headers['content-type']).toBe('text/css; charset=utf-8')
   })
 
-  it('is off with console: false (404), and production refuses to turn it on without a token', async () => {
-    const off = await build({ console: false })
+  it('is off with console.enabled false (404), and production refuses to turn it on without a token', async () => {
+    const off = await build({ console: { enabled: false } })
     for (const url of ['/_rampart', '/_rampart/api/summary', '/_rampart/console.css'])
       expect((await off.inject({ url })).statusCode, url).toBe(404)
     await expect(
-      build({ nodeEnv: 'production', secretKey: 's'.repeat(40), console: true }),
+      build({ nodeEnv: 'production', secretKey: 's'.repeat(40), console: { enabled: true } }),
     ).rejects.toThrow(/RAMPART_CONSOLE_TOKEN: not set/)
   })
 
   it('with a token: 401 without it or with a wrong one (counted as a security event), 200 with it', async () => {
-    const app = await build({ consoleToken: TOKEN })
+    const app = await build({ console: { token: TOKEN } })
     for (const url of ['/_rampart', '/_rampart/api/summary']) {
       const none = await app.inject({ url, headers: { accept: 'application/json' } })
       expect(none.statusCode, url).toBe(401)

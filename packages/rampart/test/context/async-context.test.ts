@@ -1,8 +1,9 @@
 import { connect } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import Fastify from 'fastify'
-import { createContext, currentContext, runWithContext } from 'rampart'
+import { currentContext } from 'rampart'
 import rampart from 'rampart/fastify'
+import { createContext, runWithContext } from 'rampart/internal'
 import { describe, expect, it } from 'vitest'
 import { logCapture } from '../support/log-capture.js'
 

@@ -1,6 +1,6 @@
 import Fastify from 'fastify'
-import { requestIdFrom } from 'rampart'
 import rampart from 'rampart/fastify'
+import { requestIdFrom } from 'rampart/internal'
 import { describe, expect, it } from 'vitest'
 import { logCapture } from '../support/log-capture.js'
 

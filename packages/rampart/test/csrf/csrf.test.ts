@@ -1,8 +1,8 @@
 import formbody from '@fastify/formbody'
 import multipart from '@fastify/multipart'
 import Fastify, { type FastifyInstance, type InjectOptions } from 'fastify'
-import { createCsrfTokens } from 'rampart'
 import rampart, { csrfField } from 'rampart/fastify'
+import { createCsrfTokens } from 'rampart/internal'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type LogCapture, logCapture } from '../support/log-capture.js'
 

@@ -165,7 +165,7 @@ describe('error pages', () => {
     const app = await build({
       nodeEnv: 'production',
       secretKey: 'k'.repeat(32),
-      console: false,
+      console: { enabled: false },
       logLevel: 'info',
       logDestination: logs.stream,
     })

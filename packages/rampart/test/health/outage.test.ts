@@ -1,4 +1,5 @@
-import { createMetrics, isUnavailableError, toHttpError, trackOutage } from 'rampart'
+import { trackOutage } from 'rampart'
+import { createMetrics, isUnavailableError, toHttpError } from 'rampart/internal'
 import { describe, expect, it } from 'vitest'
 import { capturedLogger } from '../support/log-capture.js'
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import type { ErrorContext, ErrorReporter } from '../../src/error-tracking/reporter.js'
-import { createContext, createRampart, type Rampart, runWithContext } from '../../src/index.js'
+import { createRampart, type Rampart } from '../../src/index.js'
+import { createContext, runWithContext } from '../../src/internal.js'
 import {
   createBullmqQueue,
   createBullmqWorker,

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pino from 'pino'
-import { createLogging, createRedactor } from 'rampart'
+import { createRedactor } from 'rampart'
+import { createLogging } from 'rampart/internal'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const dirs: string[] = []
@@ -73,7 +74,8 @@ describe('log lines of one event-loop turn are written together', () => {
   it('loses no line when the process exits in the same turn', () => {
     const script = `
       import pino from 'pino'
-      import { createLogging, createRedactor } from 'rampart'
+      import { createRedactor } from 'rampart'
+      import { createLogging } from 'rampart/internal'
       const { logger, writeAccess } = createLogging({ service: 's', level: 'info', format: 'json', redactor: createRedactor(), destination: pino.destination({ dest: 1, sync: true }) })
       for (let i = 0; i < 3; i++) writeAccess('info', { request_id: 'x' + i, method: 'GET', route: '/', status: 200, latency_ms: 1 })
       logger.info({ event: 'last.line' })

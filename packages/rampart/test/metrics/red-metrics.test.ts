@@ -151,13 +151,13 @@ describe('RED metrics', () => {
 
 describe('/metrics access', () => {
   it('METRICS_ENABLED=false makes it a 404', async () => {
-    const app = await build({ metricsEnabled: false })
+    const app = await build({ metrics: { enabled: false } })
     expect((await app.inject({ url: '/metrics' })).statusCode).toBe(404)
   })
 
   it('with a token: 401 without or with a wrong one, 200 with the right one', async () => {
     const token = 'metrics-token-0123456789'
-    const app = await build({ metricsToken: token })
+    const app = await build({ metrics: { token } })
     const none = await app.inject({ url: '/metrics' })
     expect(none.statusCode).toBe(401)
     expect(none.headers['www-authenticate']).toContain('Bearer')

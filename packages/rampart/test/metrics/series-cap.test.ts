@@ -1,4 +1,4 @@
-import { createMetrics } from 'rampart'
+import { createMetrics } from 'rampart/internal'
 import { describe, expect, it } from 'vitest'
 
 function seriesOf(text: string, name: string): string[] {

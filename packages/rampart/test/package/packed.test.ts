@@ -50,7 +50,8 @@ const tsc = (project: string) =>
 
 const CONSUMER = `import Fastify, { type FastifyContextConfig } from 'fastify'
 import rampart, { type AuditRecord, bindUser, csrfField, HttpError } from 'rampart/fastify'
-import { createRedactor, type RampartOptions, resolveConfig, withSpan } from 'rampart'
+import { createRedactor, type RampartOptions, withSpan } from 'rampart'
+import { resolveConfig } from 'rampart/internal'
 
 const options: RampartOptions = { service: 'orders', maxBodyKb: 64 }
 const app = Fastify()
@@ -149,6 +150,8 @@ describe('the packed package', () => {
     for (const file of [
       'dist/index.js',
       'dist/index.d.ts',
+      'dist/internal.js',
+      'dist/internal.d.ts',
       'dist/adapters/fastify/index.d.ts',
       'dist/adapters/fastify/types.d.ts',
       'dist/otel.js',

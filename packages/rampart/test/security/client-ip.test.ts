@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { createClientIpResolver } from 'rampart'
 import rampart, { type RampartFastifyOptions } from 'rampart/fastify'
+import { createClientIpResolver } from 'rampart/internal'
 import { afterEach, describe, expect, it } from 'vitest'
 
 const apps: FastifyInstance[] = []

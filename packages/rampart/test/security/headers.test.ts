@@ -115,7 +115,11 @@ describe('security headers', () => {
   })
 
   it('HSTS in production', async () => {
-    const app = await build({ nodeEnv: 'production', secretKey: 'k'.repeat(32), console: false })
+    const app = await build({
+      nodeEnv: 'production',
+      secretKey: 'k'.repeat(32),
+      console: { enabled: false },
+    })
     const res = await app.inject({ url: '/data' })
     expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains')
     expectJson(res.headers)

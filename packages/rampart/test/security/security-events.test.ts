@@ -14,7 +14,7 @@ beforeEach(async () => {
     logFormat: 'json',
     logDestination: logs.stream,
     sensitivePaths: ['/login'],
-    metricsToken: 'metrics-token-0123456789',
+    metrics: { token: 'metrics-token-0123456789' },
   })
   for (const status of [400, 401, 403, 404, 422, 429]) {
     app.get(`/status/${status}`, async () => {

@@ -68,7 +68,7 @@ describe('rampart check', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'rampart-check-'))
     const app = await buildApp(
       {
-        metricsToken: token,
+        metrics: { token },
         logLevel: 'silent',
         dataDir,
         databaseUrl: `sqlite:${join(dataDir, 'airlock.db')}`,
