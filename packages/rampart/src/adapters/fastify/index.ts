@@ -3,15 +3,15 @@ import fp from 'fastify-plugin'
 import type { RampartOptions } from '../../config/options.js'
 import { buildFeatures } from '../../core/features.js'
 import { createRampart } from '../../core/rampart.js'
+import type { ShutdownOptions } from '../../core/shutdown.js'
+import { createRawAnswers } from '../../pipeline/raw-answers.js'
 import { installAudit } from './audit.js'
 import { installCsrf } from './csrf.js'
 import { installRateLimit } from './ratelimit.js'
-import { installRawAnswers } from './raw-answers.js'
 import { observersOf } from './request-context.js'
 import { installSecurity } from './security.js'
-import { installServerAnswers } from './server-answers.js'
-import { installServerTimeouts } from './server-timeouts.js'
-import { installShutdown, type ShutdownOptions } from './shutdown.js'
+import { securityEvents } from './security-events.js'
+import { installServer } from './server.js'
 import { mountPipeline } from './translate.js'
 import './types.js'
 
@@ -30,8 +30,8 @@ export interface RampartFastifyOptions extends RampartOptions {
   /** Graceful shutdown on SIGTERM/SIGINT once the app listens; `{ signals: false }` turns it off. */
   shutdown?: ShutdownOptions
 }
+export type { ShutdownOptions } from '../../core/shutdown.js'
 export type { ReadinessCheck } from '../../health/health.js'
-export type { ShutdownOptions } from './shutdown.js'
 
 const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyInstance, options) => {
   const core = createRampart(options)
@@ -42,9 +42,8 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   // answers written before or outside routing: parser errors, router errors, 100-continue, and
   // requests arriving while the app closes (its preClose hook must run before the shutdown
   // drain's, which waits: Fastify refuses new requests from the moment closing starts)
-  installServerAnswers(app, installRawAnswers(core, red), core.logger)
-  installShutdown(app, core, options.shutdown)
-  installServerTimeouts(app, core)
+  core.rawAnswers = createRawAnswers(core, red, securityEvents(core))
+  installServer(app, core, core.rawAnswers, options.shutdown)
   // 4. security: client IP, headers, body/upload limits, error pages, security events, and
   // 5. the CSRF check, which runs in the security onRequest hook
   await installSecurity(
