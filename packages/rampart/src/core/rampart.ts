@@ -11,6 +11,7 @@ import { createMetrics, type RampartMetrics } from '../metrics/registry.js'
 import type { RawAnswers } from '../pipeline/raw-answers.js'
 import { MAX_JSON_DEPTH } from '../security/json-depth.js'
 import { type RampartLimits, resolveLimits } from '../security/limits.js'
+import type { TracingRuntime } from '../tracing/types.js'
 import { Lifecycle } from './lifecycle.js'
 
 /**
@@ -42,6 +43,8 @@ export interface Rampart {
    * server closing), once the adapter made them (`pipeline/raw-answers.ts`).
    */
   rawAnswers?: RawAnswers
+  /** The tracing runtime this core joined (`tracing/attach.ts`), while tracing is on. */
+  tracing?: TracingRuntime
   /** Registers a resource to close at shutdown (closed in reverse order of registration). */
   onClose(name: string, close: () => Promise<void> | void): void
   /** Closes every registered resource once, then flushes the logger. */
