@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createRampart, type Rampart } from '../../src/core/rampart.js'
 import { csrfFeature } from '../../src/csrf/feature.js'
-import type { HttpError } from '../../src/errors/http-error.js'
-import { TestExchange } from '../support/exchange.js'
+import { statusOf, TestExchange } from '../support/exchange.js'
 import { type LogCapture, logCapture } from '../support/log-capture.js'
 
 let core: Rampart
@@ -32,7 +31,7 @@ describe('CSRF feature, framework-free', () => {
   it('refuses a cross-site post and counts it, lets safe, unrouted and opted-out requests by', async () => {
     const csrf = make()
     const crossSite = post({ headers: { 'sec-fetch-site': 'cross-site' } })
-    expect((csrf.guard?.(crossSite) as HttpError).status).toBe(403)
+    expect(statusOf(csrf.guard?.(crossSite))).toBe(403)
     expect(crossSite.securityReported).toBe(true)
     expect(csrf.guard?.(new TestExchange({ headers: { 'sec-fetch-site': 'cross-site' } }))).toBe(
       undefined,
@@ -55,7 +54,7 @@ describe('CSRF feature, framework-free', () => {
 
     expect(csrf.guard?.(post({ headers: { ...session, 'x-csrf-token': token } }))).toBeUndefined()
     const wrongSession = post({ headers: { cookie: 'session=s2', 'x-csrf-token': token } })
-    expect((csrf.guard?.(wrongSession) as HttpError).status).toBe(403)
+    expect(statusOf(csrf.guard?.(wrongSession))).toBe(403)
 
     const upload = post({
       headers: { ...session, 'content-type': 'multipart/form-data; boundary=b' },
@@ -72,7 +71,7 @@ describe('CSRF feature, framework-free', () => {
     expect(hooks?.beforeHandler?.(form, { csrf_token: token })).toBeUndefined()
     const forged = post({ headers: { ...session, 'content-type': 'application/json' } })
     expect(csrf.guard?.(forged)).toBeUndefined()
-    expect((hooks?.beforeHandler?.(forged, { csrf_token: 'x' }) as HttpError).status).toBe(403)
+    expect(statusOf(hooks?.beforeHandler?.(forged, { csrf_token: 'x' }))).toBe(403)
   })
 
   it('refuses a form post to a route it never saw registered, and warns once', () => {
@@ -82,8 +81,8 @@ describe('CSRF feature, framework-free', () => {
       undefined,
     )
     const headers = { cookie: 'session=s1', 'content-type': 'application/x-www-form-urlencoded' }
-    expect((csrf.guard?.(post({ headers })) as HttpError).status).toBe(403)
-    expect((csrf.guard?.(post({ headers })) as HttpError).status).toBe(403)
+    expect(statusOf(csrf.guard?.(post({ headers })))).toBe(403)
+    expect(statusOf(csrf.guard?.(post({ headers })))).toBe(403)
     expect(logs.lines().filter((l) => l.event === 'csrf.route_unchecked')).toHaveLength(1)
     expect(
       logs

@@ -40,8 +40,8 @@ describe('errorAnswer, framework-free', () => {
     expect(refused?.headers['retry-after']).toBe('3')
     const events = logs.lines().map((l) => [l.event, l.level, l.route, l.status])
     expect(events).toEqual([
-      ['request.failed', 50, '/orders/:id', 500],
-      ['request.rejected', 20, '/orders/:id', 429],
+      ['request.failed', 'error', '/orders/:id', 500],
+      ['request.rejected', 'debug', '/orders/:id', 429],
     ])
   })
 

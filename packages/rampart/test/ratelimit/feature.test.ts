@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createRampart, type Rampart } from '../../src/core/rampart.js'
-import type { HttpError } from '../../src/errors/http-error.js'
 import { createCoreRateLimiter, rateLimitFeature } from '../../src/ratelimit/feature.js'
-import { TestExchange } from '../support/exchange.js'
+import { statusOf, TestExchange } from '../support/exchange.js'
 import { logCapture } from '../support/log-capture.js'
 
 let core: Rampart
@@ -44,7 +43,7 @@ describe('rate-limit feature, framework-free', () => {
     expect(outcomes[0]?.ex.getHeader('ratelimit-policy')).toBe('"t2";q=2;w=60')
     expect(outcomes[0]?.ex.getHeader('ratelimit')).toBe('"t2";r=1;t=60')
     const blocked = outcomes[2]
-    expect((blocked?.verdict as HttpError).status).toBe(429)
+    expect(statusOf(blocked?.verdict)).toBe(429)
     expect(blocked?.ex.getHeader('retry-after')).toMatch(/^\d+$/)
     expect(blocked?.ex.securityReported).toBe(true)
     const text = await core.metrics.registry.metrics()

@@ -76,3 +76,8 @@ export class TestExchange extends Exchange {
     return this.answer.has(name.toLowerCase())
   }
 }
+
+/** The status of a refusal (`Verdict`), or undefined when the request may go on. */
+export function statusOf(verdict: unknown): number | undefined {
+  return (verdict as { status?: number } | undefined)?.status
+}
