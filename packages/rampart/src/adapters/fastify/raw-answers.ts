@@ -5,6 +5,7 @@ import { requestIdFrom } from '../../context/request-id.js'
 import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
 import { renderError } from '../../errors/render.js'
+import { methodLabel, type RedMetrics, recordRequest } from '../../metrics/red.js'
 import { defaultSecurityHeaders, headersFor } from '../../security/headers.js'
 import { parserAnswer } from '../../security/parser-errors.js'
 import {
@@ -12,7 +13,6 @@ import {
   type SecurityEventKind,
   securityEventOf,
 } from '../../security/security-events.js'
-import { methodLabel, type RedMetrics, recordRequest } from './metrics.js'
 import { securityEvents } from './security-events.js'
 
 /**
