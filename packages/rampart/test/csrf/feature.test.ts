@@ -68,10 +68,10 @@ describe('CSRF feature, framework-free', () => {
     })
     expect(csrf.guard?.(form)).toBeUndefined()
     expect(form.csrfPendingSession).toBe('s1')
-    expect(hooks?.beforeHandler?.(form, { csrf_token: token })).toBeUndefined()
+    expect(hooks?.beforeValidation?.(form, { csrf_token: token })).toBeUndefined()
     const forged = post({ headers: { ...session, 'content-type': 'application/json' } })
     expect(csrf.guard?.(forged)).toBeUndefined()
-    expect(statusOf(hooks?.beforeHandler?.(forged, { csrf_token: 'x' }))).toBe(403)
+    expect(statusOf(hooks?.beforeValidation?.(forged, { csrf_token: 'x' }))).toBe(403)
   })
 
   it('refuses a form post to a route it never saw registered, and warns once', () => {

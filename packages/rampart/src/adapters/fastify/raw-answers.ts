@@ -13,7 +13,6 @@ import {
   type SecurityEventKind,
   securityEventOf,
 } from '../../security/security-events.js'
-import { securityEvents } from './security-events.js'
 
 /**
  * Answers written outside Fastify's request lifecycle, where no hook runs: requests the HTTP
@@ -46,7 +45,7 @@ function methodOf(method: string | undefined): string {
 export function installRawAnswers(core: Rampart, red: RedMetrics): RawAnswers {
   const { config, logger } = core
   const policy = defaultSecurityHeaders(config.isProduction)
-  const events = securityEvents(core)
+  const events = core.securityEvents
 
   /** Access line, RED metrics and security event of one raw answer. */
   const account = (line: {
