@@ -11,6 +11,7 @@ import { createMetrics, type RampartMetrics } from '../metrics/registry.js'
 import type { RawAnswers } from '../pipeline/raw-answers.js'
 import { MAX_JSON_DEPTH } from '../security/json-depth.js'
 import { type RampartLimits, resolveLimits } from '../security/limits.js'
+import { SecurityEventReporter } from '../security/reporter.js'
 import type { TracingRuntime } from '../tracing/types.js'
 import { Lifecycle } from './lifecycle.js'
 
@@ -45,6 +46,8 @@ export interface Rampart {
   rawAnswers?: RawAnswers
   /** The tracing runtime this core joined (`tracing/attach.ts`), while tracing is on. */
   tracing?: TracingRuntime
+  /** Security events (`security.<kind>` lines, `rampart_security_events_total`): one per core. */
+  readonly securityEvents: SecurityEventReporter
   /** Registers a resource to close at shutdown (closed in reverse order of registration). */
   onClose(name: string, close: () => Promise<void> | void): void
   /** Closes every registered resource once, then flushes the logger. */
@@ -92,6 +95,7 @@ export function createRampart(
     limits: resolveLimits(config, MAX_JSON_DEPTH),
     errors: createReporterSlot(),
     fingerprint,
+    securityEvents: new SecurityEventReporter(metrics, logger),
     onClose: (name, close) => lifecycle.onClose(name, close),
     async close() {
       await lifecycle.close((name, err) =>

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { isInternalPath } from '../config/defaults.js'
 import type { RequestContext } from '../context/context.js'
 import type { RouteConfig } from './route-config.js'
@@ -20,6 +20,11 @@ export abstract class Exchange {
   /** The request target as received, query string included. */
   abstract readonly url: string
   abstract readonly headers: IncomingHttpHeaders
+  /**
+   * Node's request message: its socket address (the client IP before `TRUSTED_PROXIES`) and the
+   * body stream as the HTTP parser delivers it (the upload limit watches it whoever reads it).
+   */
+  abstract readonly incoming: IncomingMessage
   /** `1.1`, `2.0`: the HTTP version of the request (read by tracing only). */
   abstract readonly httpVersion: string
   /** Request id, principal, trace ids and client address; entered as the async context. */
