@@ -6,6 +6,7 @@ import { CSRF_DEFAULTS } from '../csrf/options.js'
 import { normalizeOrigin } from '../csrf/origin-check.js'
 import { RampartError } from '../errors/rampart-error.js'
 import type { Store } from '../ratelimit/store.js'
+import { otlpEndpointOf } from '../tracing/endpoint.js'
 import { DEFAULTS } from './defaults.js'
 import {
   checkOption,
@@ -185,7 +186,7 @@ export function resolveConfig(
     options.metrics?.token === undefined
       ? e.METRICS_TOKEN
       : checkOption('metrics.token', tokenText, options.metrics.token)
-  const endpoint = e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+  const endpoint = otlpEndpointOf(e)
 
   let secretKey: Buffer
   let secretKeySource: ResolvedConfig['secretKeySource']

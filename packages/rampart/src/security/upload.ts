@@ -1,12 +1,5 @@
-import type { FastifyRequest } from 'fastify'
-import { HttpError } from '../../errors/http-error.js'
-
-const refused = new WeakMap<FastifyRequest, HttpError>()
-
-/** The refusal `watchUpload` decided for this request (413 over the limit, 400 malformed), if any. */
-export function uploadRefusal(request: FastifyRequest): HttpError | undefined {
-  return refused.get(request)
-}
+import { HttpError } from '../errors/http-error.js'
+import type { Exchange } from '../pipeline/exchange.js'
 
 /** What `watchUpload` checks on a multipart body as it arrives. */
 export interface UploadWatch {
@@ -16,31 +9,35 @@ export interface UploadWatch {
   guard?: { write(chunk: Buffer): HttpError | undefined } | undefined
 }
 
+/** What a client is told about an upload over `MAX_UPLOAD_MB`. */
+export const UPLOAD_TOO_LARGE = 'The upload is larger than this service accepts.'
+
 /**
  * Watches a multipart body as Node's HTTP parser delivers it, whoever reads it: caps a streamed
  * (chunked) body at `limit` bytes and runs the structure `guard` over every chunk.
  *
- * `@fastify/multipart` pipes `request.raw` straight into busboy, so neither Fastify's
- * `bodyLimit` nor a `preParsing` stream applies, and busboy's limits are per file and per
- * field, not per request. Node's HTTP parser hands every body chunk to the request stream's
- * `push`; wrapping it on this one request sees the bytes without changing how the stream flows.
+ * Multipart readers (`@fastify/multipart`, busboy under Express) pipe the request message
+ * straight into busboy, so neither the framework's body limit nor a wrapping stream applies,
+ * and busboy's limits are per file and per field, not per request. Node's HTTP parser hands
+ * every body chunk to the request stream's `push`; wrapping it on this one request sees the
+ * bytes without changing how the stream flows.
  *
  * Once the body is refused every further chunk is dropped as it arrives (memory stays flat
- * however much the client sends) and the request is marked so the error handler answers with
- * the refusal. A reader that is already attached (it listens for `error`, as @fastify/multipart
- * does) gets the refusal at once; one that is not sees a truncated body when the message ends.
- * The stream is never ended or destroyed early: Node would treat that as an aborted request and
- * reset the connection before the answer could be sent (ADR 0008).
+ * however much the client sends) and the refusal is kept on the exchange (`uploadRefusal`) so
+ * the error answer is the refusal. A reader that is already attached (it listens for `error`,
+ * as @fastify/multipart does) gets the refusal at once; one that is not sees a truncated body
+ * when the message ends. The stream is never ended or destroyed early: Node would treat that as
+ * an aborted request and reset the connection before the answer could be sent (ADR 0008).
  */
-export function watchUpload(request: FastifyRequest, watch: UploadWatch): void {
-  const raw = request.raw
+export function watchUpload(ex: Exchange, watch: UploadWatch): void {
+  const raw = ex.incoming
   const push = raw.push
   const { limit, guard } = watch
   let received = 0
   let cut = false
   const refuse = (error: HttpError) => {
     cut = true
-    refused.set(request, error)
+    ex.uploadRefusal = error
     if (raw.listenerCount('error') > 0) raw.emit('error', error)
   }
   let checking = guard !== undefined
@@ -71,6 +68,3 @@ export function watchUpload(request: FastifyRequest, watch: UploadWatch): void {
     return push.call(raw, chunk, encoding)
   }
 }
-
-/** What a client is told about an upload over `MAX_UPLOAD_MB`. */
-export const UPLOAD_TOO_LARGE = 'The upload is larger than this service accepts.'
