@@ -8,9 +8,11 @@ import { createFingerprint } from '../logging/fingerprint.js'
 import { type AccessLine, createLogging, type Logger } from '../logging/logger.js'
 import { createRedactor, type Redactor } from '../logging/redact.js'
 import { createMetrics, type RampartMetrics } from '../metrics/registry.js'
+import type { RawAnswers } from '../pipeline/raw-answers.js'
 import { MAX_JSON_DEPTH } from '../security/json-depth.js'
 import { type RampartLimits, resolveLimits } from '../security/limits.js'
 import { SecurityEventReporter } from '../security/reporter.js'
+import type { TracingRuntime } from '../tracing/types.js'
 import { Lifecycle } from './lifecycle.js'
 
 /**
@@ -37,6 +39,13 @@ export interface Rampart {
   readonly errors: ErrorReporter
   /** HMAC-SHA256 of a value keyed with the secret key, 8 hex characters. */
   readonly fingerprint: (value: string) => string
+  /**
+   * Answers written outside the framework's request lifecycle (parser and router errors, the
+   * server closing), once the adapter made them (`pipeline/raw-answers.ts`).
+   */
+  rawAnswers?: RawAnswers
+  /** The tracing runtime this core joined (`tracing/attach.ts`), while tracing is on. */
+  tracing?: TracingRuntime
   /** Security events (`security.<kind>` lines, `rampart_security_events_total`): one per core. */
   readonly securityEvents: SecurityEventReporter
   /** Registers a resource to close at shutdown (closed in reverse order of registration). */
