@@ -114,7 +114,7 @@ describe('rampart/express', () => {
   })
 
   it('answers errors as negotiated problems, never with a stack trace', async () => {
-    const b = await build({ nodeEnv: 'production', console: { enabled: false } } as never)
+    const b = await build({ nodeEnv: 'production', console: false })
     b.app.get('/forbidden', () => {
       throw new HttpError(403, { detail: 'Only the owner may do this.' })
     })
@@ -148,7 +148,7 @@ describe('rampart/express', () => {
   })
 
   it('parses JSON and forms itself: 400 malformed, 400 too deep, 413 over MAX_BODY_KB', async () => {
-    const b = await build({ maxBodyKb: 1 } as never)
+    const b = await build({ maxBodyKb: 1 })
     b.app.post('/echo', (req, res) => {
       res.json({ body: req.body as unknown })
     })
@@ -178,7 +178,7 @@ describe('rampart/express', () => {
   })
 
   it('runs the route hooks where rp.route() stands: the rate limit sees the user bound before it', async () => {
-    const b = await build({ rateLimit: { policies: { tight: { perMinute: 2 } } } } as never)
+    const b = await build({ rateLimit: { policies: { tight: { perMinute: 2 } } } })
     const auth = (req: express.Request, _res: express.Response, next: express.NextFunction) => {
       bindUser(String(req.headers['x-user'] ?? 'anon'))
       next()
@@ -201,7 +201,7 @@ describe('rampart/express', () => {
   })
 
   it('refuses a cross-site post and checks session-bound tokens; csrf: false opts a route out', async () => {
-    const b = await build({ csrf: { sessionCookie: 'sid' } } as never)
+    const b = await build({ csrf: { sessionCookie: 'sid' } })
     b.app.get('/token', (req, res) => {
       res.json({ token: req.csrfToken() })
     })
