@@ -59,7 +59,7 @@ export const buildFastify: Build = async (def, options = {}) => {
   const logs = logCapture()
   const state = newState()
   const app = Fastify({ frameworkErrors })
-  await app.register(rampartFastify, { ...baseOptions(logs), ...options })
+  await app.register(rampartFastify, { ...baseOptions(logs), ...def.options, ...options })
   await app.register(formbody)
   await app.register(multipart, { limits: app.rampart.limits.multipart })
   const header = def.userHeader
@@ -120,7 +120,11 @@ export const buildFastify: Build = async (def, options = {}) => {
 
 // ---- Express: the fixed `rampart/express` API ------------------------------------------------
 
-type ExpressHandler = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => unknown
+type ExpressHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: (err?: unknown) => void,
+) => unknown
 
 /** The public API of `rampart/express` the brief fixes, as the suite uses it. */
 interface RampartExpress {
@@ -160,7 +164,7 @@ export const buildExpress: Build = async (def, options = {}) => {
   const logs = logCapture()
   const state = newState()
   const app = express()
-  const rp = await mod.rampart(app, { ...baseOptions(logs), ...options })
+  const rp = await mod.rampart(app, { ...baseOptions(logs), ...def.options, ...options })
   const header = def.userHeader
   if (header !== undefined)
     app.use((req, _res, next) => {
@@ -173,31 +177,35 @@ export const buildExpress: Build = async (def, options = {}) => {
     for (const method of methodsOf(route.method)) {
       const register = router[method.toLowerCase()]?.bind(app)
       if (register === undefined) throw new Error(`no Express method ${method}`)
-      register(route.path, rp.route(route.config ?? {}), async (req: ExpressRequest, res: ExpressResponse) => {
-        const call: Call = {
-          params: req.params,
-          query: req.query,
-          body: req.body,
-          header: (name) => firstHeader(req.headers[name]),
-          csrfToken: (sessionId) => req.csrfToken(sessionId),
-          // Multipart is the handler's: it reads the request stream (Rampart watches it).
-          readUpload: async () => {
-            let bytes = 0
-            for await (const chunk of req) bytes += (chunk as Buffer).length
-            return bytes
-          },
-          writeHead: (status, headers, chunk) => {
-            res.writeHead(status, headers)
-            res.write(chunk)
-          },
-          state,
-        }
-        const out: Reply = await route.handler(call)
-        res.status(out.status ?? 200)
-        for (const [name, value] of Object.entries(out.headers ?? {})) res.set(name, value)
-        if (out.type !== undefined) res.type(out.type).send(out.body)
-        else res.json(out.body ?? null)
-      })
+      register(
+        route.path,
+        rp.route(route.config ?? {}),
+        async (req: ExpressRequest, res: ExpressResponse) => {
+          const call: Call = {
+            params: req.params,
+            query: req.query,
+            body: req.body,
+            header: (name) => firstHeader(req.headers[name]),
+            csrfToken: (sessionId) => req.csrfToken(sessionId),
+            // Multipart is the handler's: it reads the request stream (Rampart watches it).
+            readUpload: async () => {
+              let bytes = 0
+              for await (const chunk of req) bytes += (chunk as Buffer).length
+              return bytes
+            },
+            writeHead: (status, headers, chunk) => {
+              res.writeHead(status, headers)
+              res.write(chunk)
+            },
+            state,
+          }
+          const out: Reply = await route.handler(call)
+          res.status(out.status ?? 200)
+          for (const [name, value] of Object.entries(out.headers ?? {})) res.set(name, value)
+          if (out.type !== undefined) res.type(out.type).send(out.body)
+          else res.json(out.body ?? null)
+        },
+      )
     }
   }
   const server = await rp.listen({ port: 0, host: '127.0.0.1' })

@@ -1,7 +1,9 @@
 import { z } from 'zod'
+import type { RampartOptions } from '../../src/config/options.js'
 import { bindUser } from '../../src/context/context.js'
 import { HttpError } from '../../src/errors/http-error.js'
 import type { RouteConfig } from '../../src/pipeline/route-config.js'
+import { CANARY, USER_ID } from '../support/error-tracking-app.js'
 
 /**
  * A tiny app written once, without any framework: each adapter's builder (`adapters.ts`) turns
@@ -55,6 +57,8 @@ export interface RouteDef {
 
 export interface AppDef {
   routes: RouteDef[]
+  /** Options the routes rely on (their rate-limit policies), under whatever a test adds. */
+  options?: RampartOptions
   /** A header naming the principal, bound with `bindUser` before any route runs (a stand-in for authentication). */
   userHeader?: string
 }
@@ -82,6 +86,7 @@ const Item = z.object({ title: z.string().min(1), direction: z.enum(['egress', '
 
 /** The conformance app: one route per behaviour the suite checks. */
 export const conformanceApp: AppDef = {
+  options: { rateLimit: { policies: { t10: { perMinute: 10 } } } },
   userHeader: 'x-user',
   routes: [
     { method: 'GET', path: '/items/:id', handler: (c) => ({ body: { id: c.params.id } }) },
@@ -151,7 +156,11 @@ export const conformanceApp: AppDef = {
         body: `<form method="post"><input type="hidden" name="csrf_token" value="${c.csrfToken()}"></form>`,
       }),
     },
-    { method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'], path: '/transfer', handler: ok },
+    {
+      method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      path: '/transfer',
+      handler: ok,
+    },
     { method: 'POST', path: '/webhook', config: { csrf: false }, handler: ok },
     {
       // Signs in: sets a new session cookie. Login CSRF is the Fetch Metadata check (no session yet).
@@ -162,11 +171,25 @@ export const conformanceApp: AppDef = {
         const form = (c.body ?? {}) as Record<string, unknown>
         if (form.password !== 'right') throw new HttpError(401, { detail: 'Wrong password.' })
         c.state.handled++
-        return { status: 200, headers: { 'set-cookie': `${SESSION_COOKIE}=new-session; HttpOnly; Path=/` }, body: { ok: true } }
+        return {
+          status: 200,
+          headers: { 'set-cookie': `${SESSION_COOKIE}=new-session; HttpOnly; Path=/` },
+          body: { ok: true },
+        }
       },
     },
-    { method: 'GET', path: '/limited/:id', config: { rateLimit: 't10' }, handler: (c) => ({ body: { id: c.params.id } }) },
-    { method: 'GET', path: '/unlimited', config: { rateLimit: false }, handler: () => ({ body: { ok: true } }) },
+    {
+      method: 'GET',
+      path: '/limited/:id',
+      config: { rateLimit: 't10' },
+      handler: (c) => ({ body: { id: c.params.id } }),
+    },
+    {
+      method: 'GET',
+      path: '/unlimited',
+      config: { rateLimit: false },
+      handler: () => ({ body: { ok: true } }),
+    },
     { method: 'POST', path: '/docs/:id/approve', config: { audit: true }, handler: ok },
     {
       method: 'POST',
@@ -212,10 +235,6 @@ export const conformanceApp: AppDef = {
     },
   ],
 }
-
-/** The user the error-tracking routes bind: reports may carry its fingerprint only. */
-export { CANARY, USER_ID } from '../support/error-tracking-app.js'
-import { CANARY, USER_ID } from '../support/error-tracking-app.js'
 
 /** The routes `test/support/error-tracking-suite.ts` drives, written once. */
 export const errorTrackingApp: AppDef = {

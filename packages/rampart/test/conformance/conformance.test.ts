@@ -38,7 +38,6 @@ function defaults(): ConformanceOptions & { auditFile: string } {
     maxUploadMb: 1,
     console: true,
     csrf: { sessionCookie: SESSION_COOKIE, allowedOrigins: ['https://admin.example.com'] },
-    rateLimit: { policies: { t10: { perMinute: 10 } } },
     audit: { db: `sqlite:${auditFile}`, key: AUDIT_KEY },
     auditOptions: { busyTimeoutMs: 50 },
   }
@@ -69,7 +68,11 @@ async function expectProblem(res: Response, status: number): Promise<Record<stri
 function send(
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+): Promise<{
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method: init.method ?? 'GET', headers: init.headers }, (res) => {
       let body = ''
@@ -155,17 +158,26 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       t.state.release()
       await new Promise((r) => setTimeout(r, 100))
       expect(access(t)).toEqual([
-        expect.objectContaining({ request_id: 'gone-1', method: 'POST', route: '/held/:id', status: 499 }),
+        expect.objectContaining({
+          request_id: 'gone-1',
+          method: 'POST',
+          route: '/held/:id',
+          status: 499,
+        }),
       ])
       expect(sample(await metrics(), 'http_requests_in_flight')).toBe(0)
     })
 
     it('a handler failing after its headers went out: an error line and a 500 in the metrics, never a 499', async () => {
       const t = await begin()
-      const { text } = await rawExchange(t.port, 'GET /half HTTP/1.1\r\nHost: a\r\n\r\n', { closeAfterMs: 3000 })
+      const { text } = await rawExchange(t.port, 'GET /half HTTP/1.1\r\nHost: a\r\n\r\n', {
+        closeAfterMs: 3000,
+      })
       expect(text).toContain('HTTP/1.1 200')
       await new Promise((r) => setTimeout(r, 50))
-      expect(access(t)).toEqual([expect.objectContaining({ route: '/half', status: 500, level: 'error' })])
+      expect(access(t)).toEqual([
+        expect.objectContaining({ route: '/half', status: 500, level: 'error' }),
+      ])
       const failed = t.logs.lines().find((l) => l.event === 'request.failed' && l.route === '/half')
       expect(failed?.level).toBe('error')
       const text2 = await metrics()
@@ -189,23 +201,34 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
         expect(res.status).toBe(201)
       }
       expect((await fetch(url('/boom'))).status).toBe(500)
-      for (const path of ['/nowhere/1', '/nowhere/2', '/x']) expect((await fetch(url(path))).status).toBe(404)
+      for (const path of ['/nowhere/1', '/nowhere/2', '/x'])
+        expect((await fetch(url(path))).status).toBe(404)
       await fetch(url('/healthz'))
       await fetch(url('/readyz'))
       await fetch(url('/%68ealthz'))
       await fetch(url('/_rampart/api/summary'))
       await fetch(url('/metrics'))
       const text = await metrics()
-      expect(sample(text, 'http_requests_total{method="GET",route="/items/:id",status="200"}')).toBe(7)
       expect(
-        sample(text, 'http_request_duration_seconds_count{method="GET",route="/items/:id",status="200"}'),
+        sample(text, 'http_requests_total{method="GET",route="/items/:id",status="200"}'),
       ).toBe(7)
       expect(
-        sample(text, 'http_request_duration_seconds_bucket{le="10",method="GET",route="/items/:id",status="200"}'),
+        sample(
+          text,
+          'http_request_duration_seconds_count{method="GET",route="/items/:id",status="200"}',
+        ),
+      ).toBe(7)
+      expect(
+        sample(
+          text,
+          'http_request_duration_seconds_bucket{le="10",method="GET",route="/items/:id",status="200"}',
+        ),
       ).toBe(7)
       expect(sample(text, 'http_requests_total{method="POST",route="/items",status="201"}')).toBe(3)
       expect(sample(text, 'http_requests_total{method="GET",route="/boom",status="500"}')).toBe(1)
-      expect(sample(text, 'http_requests_total{method="GET",route="unmatched",status="404"}')).toBe(3)
+      expect(sample(text, 'http_requests_total{method="GET",route="unmatched",status="404"}')).toBe(
+        3,
+      )
       expect(sample(text, 'http_requests_in_flight')).toBe(0)
       // Exactly these three series: nothing for /healthz, /readyz, /metrics or the console.
       expect(text.split('\n').filter((l) => l.startsWith('http_requests_total{'))).toHaveLength(4)
@@ -219,9 +242,15 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       expect(none.status).toBe(401)
       expect(none.headers.get('www-authenticate')).toContain('Bearer')
       expect(await none.text()).not.toContain('http_requests_total')
-      for (const authorization of ['Bearer wrong', `Bearer ${METRICS_TOKEN}x`, `Basic ${METRICS_TOKEN}`])
+      for (const authorization of [
+        'Bearer wrong',
+        `Bearer ${METRICS_TOKEN}x`,
+        `Basic ${METRICS_TOKEN}`,
+      ])
         expect((await fetch(url('/metrics'), { headers: { authorization } })).status).toBe(401)
-      const ok = await fetch(url('/metrics'), { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+      const ok = await fetch(url('/metrics'), {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      })
       expect(ok.status).toBe(200)
       expect(await ok.text()).toContain('http_requests_in_flight')
     })
@@ -230,7 +259,9 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       await begin()
       await fetch(url('/items/1'))
       const res = await fetch(url('/metrics'), {
-        headers: { accept: 'application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5' },
+        headers: {
+          accept: 'application/openmetrics-text; version=1.0.0,text/plain;version=0.0.4;q=0.5',
+        },
       })
       expect(res.headers.get('content-type')).toContain('application/openmetrics-text')
       expect((await res.text()).trimEnd().endsWith('# EOF')).toBe(true)
@@ -252,7 +283,8 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
         body,
       })
     const token = async (cookie = COOKIE) =>
-      ((await (await fetch(url('/token'), { headers: { cookie } })).json()) as { token: string }).token
+      ((await (await fetch(url('/token'), { headers: { cookie } })).json()) as { token: string })
+        .token
 
     it('a form POST with the session cookie and no token is a 403 problem, logged once and counted', async () => {
       const t = await begin()
@@ -298,8 +330,14 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       await begin()
       const good = await token()
       for (const method of ['PUT', 'PATCH', 'DELETE']) {
-        expect((await send(url('/transfer'), { method, headers: { cookie: COOKIE } })).status, method).toBe(403)
-        const ok = await send(url('/transfer'), { method, headers: { cookie: COOKIE, 'x-csrf-token': good } })
+        expect(
+          (await send(url('/transfer'), { method, headers: { cookie: COOKIE } })).status,
+          method,
+        ).toBe(403)
+        const ok = await send(url('/transfer'), {
+          method,
+          headers: { cookie: COOKIE, 'x-csrf-token': good },
+        })
         expect(ok.status, method).toBe(200)
       }
     })
@@ -316,7 +354,8 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
         ['empty', 'csrf_token=', 'missing'],
         ['repeated', `csrf_token=${good}&csrf_token=${good}`, 'malformed'],
       ]
-      for (const [name, body] of cases) expect((await form(`amount=1&${body}`)).status, name).toBe(403)
+      for (const [name, body] of cases)
+        expect((await form(`amount=1&${body}`)).status, name).toBe(403)
       expect(
         t.logs
           .lines()
@@ -326,7 +365,9 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       expect(t.state.handled).toBe(0)
       // A token issued before sign-in does not satisfy the new session.
       const before = await token(`${SESSION_COOKIE}=before-login`)
-      expect((await form(`csrf_token=${before}`, { cookie: `${SESSION_COOKIE}=after-login` })).status).toBe(403)
+      expect(
+        (await form(`csrf_token=${before}`, { cookie: `${SESSION_COOKIE}=after-login` })).status,
+      ).toBe(403)
     })
 
     it('Sec-Fetch-Site cross-site or same-site, or a foreign Origin, is refused even with a valid token', async () => {
@@ -338,14 +379,18 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
         { origin: 'https://evil.example' },
         { origin: 'null' },
       ])
-        expect((await form(`csrf_token=${good}`, headers)).status, JSON.stringify(headers)).toBe(403)
+        expect((await form(`csrf_token=${good}`, headers)).status, JSON.stringify(headers)).toBe(
+          403,
+        )
       for (const headers of [
         { 'sec-fetch-site': 'same-origin' },
         { 'sec-fetch-site': 'none' },
         { origin: t.url },
         { origin: 'https://admin.example.com' },
       ])
-        expect((await form(`csrf_token=${good}`, headers)).status, JSON.stringify(headers)).toBe(200)
+        expect((await form(`csrf_token=${good}`, headers)).status, JSON.stringify(headers)).toBe(
+          200,
+        )
       const text = await metrics()
       expect(text).toContain('rampart_csrf_blocks_total{reason="cross_site"} 2')
       expect(text).toContain('rampart_csrf_blocks_total{reason="foreign_origin"} 2')
@@ -353,12 +398,26 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
 
     it('holds whatever the Content-Type, and with none', async () => {
       const t = await begin()
-      for (const type of ['text/plain', 'application/json', 'Application/JSON; charset=utf-8', 'multipart/form-data; boundary=x', 'application/octet-stream']) {
+      for (const type of [
+        'text/plain',
+        'application/json',
+        'Application/JSON; charset=utf-8',
+        'multipart/form-data; boundary=x',
+        'application/octet-stream',
+      ]) {
         const body = type.toLowerCase().includes('json') ? '{"amount":1}' : 'amount=1'
-        const res = await send(url('/transfer'), { method: 'POST', headers: { cookie: COOKIE, 'content-type': type }, body })
+        const res = await send(url('/transfer'), {
+          method: 'POST',
+          headers: { cookie: COOKIE, 'content-type': type },
+          body,
+        })
         expect(res.status, type).toBe(403)
       }
-      const none = await send(url('/transfer'), { method: 'POST', headers: { cookie: COOKIE }, body: 'amount=1' })
+      const none = await send(url('/transfer'), {
+        method: 'POST',
+        headers: { cookie: COOKIE },
+        body: 'amount=1',
+      })
       expect(none.status).toBe(403)
       expect(t.state.handled).toBe(0)
     })
@@ -366,16 +425,28 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     it('a bearer-only API call needs no token; bearer plus the session cookie does', async () => {
       await begin()
       const headers = { authorization: 'Bearer api-token-1', 'content-type': 'application/json' }
-      expect((await send(url('/transfer'), { method: 'POST', headers, body: '{"amount":1}' })).status).toBe(200)
-      const both = await send(url('/transfer'), { method: 'POST', headers: { ...headers, cookie: COOKIE }, body: '{"amount":1}' })
+      expect(
+        (await send(url('/transfer'), { method: 'POST', headers, body: '{"amount":1}' })).status,
+      ).toBe(200)
+      const both = await send(url('/transfer'), {
+        method: 'POST',
+        headers: { ...headers, cookie: COOKIE },
+        body: '{"amount":1}',
+      })
       expect(both.status).toBe(403)
     })
 
     it('GET, HEAD and OPTIONS are never blocked; method overrides do not exempt a POST', async () => {
       const t = await begin()
-      const hostile = { cookie: COOKIE, 'sec-fetch-site': 'cross-site', origin: 'https://evil.example' }
+      const hostile = {
+        cookie: COOKIE,
+        'sec-fetch-site': 'cross-site',
+        origin: 'https://evil.example',
+      }
       for (const method of ['GET', 'HEAD', 'OPTIONS'])
-        expect((await send(url('/transfer'), { method, headers: hostile })).status, method).toBe(200)
+        expect((await send(url('/transfer'), { method, headers: hostile })).status, method).toBe(
+          200,
+        )
       const handled = t.state.handled
       for (const headers of [{ 'x-http-method-override': 'GET' }, { 'x-http-method': 'GET' }])
         expect((await form('amount=1', headers)).status).toBe(403)
@@ -395,7 +466,11 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       const login = (headers: Record<string, string>) =>
         send(url('/login'), {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...headers },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            accept: 'application/json',
+            ...headers,
+          },
           body: 'username=a&password=right',
         })
       const cross = await login({ 'sec-fetch-site': 'cross-site', origin: 'https://evil.test' })
@@ -414,12 +489,21 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       const good = await token()
       const boundary = '----conformance'
       const body = `--${boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n${good}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--${boundary}--\r\n`
-      const headers = { cookie: COOKIE, 'content-type': `multipart/form-data; boundary=${boundary}` }
+      const headers = {
+        cookie: COOKIE,
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+      }
       expect((await send(url('/upload'), { method: 'POST', headers, body })).status).toBe(403)
-      const ok = await send(url(`/upload?csrf_token=${encodeURIComponent(good)}`), { method: 'POST', headers, body })
+      const ok = await send(url(`/upload?csrf_token=${encodeURIComponent(good)}`), {
+        method: 'POST',
+        headers,
+        body,
+      })
       expect(ok.status).toBe(200)
       expect(t.state.handled).toBe(1)
-      expect((await form('amount=1', {}, `/transfer?csrf_token=${encodeURIComponent(good)}`)).status).toBe(403)
+      expect(
+        (await form('amount=1', {}, `/transfer?csrf_token=${encodeURIComponent(good)}`)).status,
+      ).toBe(403)
     })
   })
 
@@ -451,7 +535,12 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       expect(sample(text, 'rampart_ratelimit_blocks_total{policy="t10",scope="principal"}')).toBe(2)
       const events = t.logs.lines().filter((l) => l.event === 'security.rate_limited')
       expect(events).toHaveLength(2)
-      expect(events[0]).toMatchObject({ level: 'warn', policy: 't10', scope: 'principal', route: '/limited/:id' })
+      expect(events[0]).toMatchObject({
+        level: 'warn',
+        policy: 't10',
+        scope: 'principal',
+        route: '/limited/:id',
+      })
     })
 
     it('anonymous clients are keyed by IP; routes without a policy (absent or false) get no headers and no limit', async () => {
@@ -459,7 +548,9 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       const codes: number[] = []
       for (let i = 0; i < 12; i++) codes.push((await fetch(url(`/limited/${i}`))).status)
       expect(codes.filter((c) => c === 200)).toHaveLength(10)
-      expect(sample(await metrics(), 'rampart_ratelimit_blocks_total{policy="t10",scope="ip"}')).toBe(2)
+      expect(
+        sample(await metrics(), 'rampart_ratelimit_blocks_total{policy="t10",scope="ip"}'),
+      ).toBe(2)
       for (const path of ['/items/1', '/unlimited'])
         for (let i = 0; i < 12; i++) {
           const res = await fetch(url(path))
@@ -476,7 +567,11 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     it('a thrown HttpError, a 404 and a thrown Error are problems with all six members, Vary: Accept, no query in instance', async () => {
       await begin()
       const forbidden = await expectProblem(await fetch(url('/forbidden?x=1')), 403)
-      expect(forbidden).toMatchObject({ type: 'about:blank', detail: 'Only the owner may do this.', instance: '/forbidden' })
+      expect(forbidden).toMatchObject({
+        type: 'about:blank',
+        detail: 'Only the owner may do this.',
+        instance: '/forbidden',
+      })
       const missing = await expectProblem(await fetch(url('/no/such/page?secret=1')), 404)
       expect(missing.instance).toBe('/no/such/page')
       const boom = await fetch(url('/boom'))
@@ -487,7 +582,11 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
 
     it('browsers get an HTML page for 403, 404 and 500, self-contained, with the request id', async () => {
       await begin()
-      for (const [path, status] of [['/forbidden', 403], ['/nowhere', 404], ['/boom', 500]] as const) {
+      for (const [path, status] of [
+        ['/forbidden', 403],
+        ['/nowhere', 404],
+        ['/boom', 500],
+      ] as const) {
         const res = await fetch(url(path), { headers: { accept: HTML } })
         expect(res.status).toBe(status)
         expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8')
@@ -510,7 +609,9 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
         expect(body).not.toContain('repository.ts')
         const requestId = String(res.headers.get('x-request-id'))
         expect(body).toContain(requestId)
-        const logged = t.logs.lines().find((l) => l.event === 'request.failed' && l.request_id === requestId)
+        const logged = t.logs
+          .lines()
+          .find((l) => l.event === 'request.failed' && l.request_id === requestId)
         expect(logged?.level).toBe('error')
         expect((logged?.err as { message: string }).message).toBe(SECRET_MESSAGE)
       }
@@ -519,7 +620,11 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     it('malformed JSON is a 400 problem; JSON nested too deeply is a 400; __proto__ payloads are refused', async () => {
       const t = await begin()
       const post = (body: string) =>
-        fetch(url('/items'), { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+        fetch(url('/items'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        })
       const bad = await expectProblem(await post('{"a": '), 400)
       expect(bad.detail).toBe('The request body is not valid JSON.')
       const deep = await expectProblem(await post(`${'['.repeat(1000)}${']'.repeat(1000)}`), 400)
@@ -534,7 +639,11 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       const t = await begin()
       const big = JSON.stringify({ text: 'x'.repeat(9 * 1024) })
       await expectProblem(
-        await fetch(url('/items'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: big }),
+        await fetch(url('/items'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: big,
+        }),
         413,
       )
       const chunked = await send(url('/items'), {
@@ -568,7 +677,10 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
         body: JSON.stringify({ title: '', direction: 'sideways' }),
       })
       const problem = await expectProblem(res, 422)
-      expect((problem.errors as Array<{ field: string }>).map((e) => e.field).sort()).toEqual(['direction', 'title'])
+      expect((problem.errors as Array<{ field: string }>).map((e) => e.field).sort()).toEqual([
+        'direction',
+        'title',
+      ])
     })
 
     it('an upload over MAX_UPLOAD_MB is a 413 problem, streamed or declared; one under it is read', async () => {
@@ -576,12 +688,18 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       const boundary = '----conformance-upload'
       const part = (bytes: number) =>
         Buffer.concat([
-          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+          ),
           Buffer.alloc(bytes, 0x61),
           Buffer.from(`\r\n--${boundary}--\r\n`),
         ])
       const type = `multipart/form-data; boundary=${boundary}`
-      const small = await send(url('/upload'), { method: 'POST', headers: { 'content-type': type }, body: part(1024) })
+      const small = await send(url('/upload'), {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: part(1024),
+      })
       expect(small.status).toBe(200)
       expect(JSON.parse(small.body).bytes).toBeGreaterThanOrEqual(1024)
       for (const chunked of [false, true]) {
@@ -602,17 +720,31 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
 
     it('a malformed request line is answered by Rampart: 400 problem, request id, headers, access line, unmatched metric', async () => {
       const t = await begin()
-      const { answers } = await rawExchange(t.port, 'GET / HTTP/1.1\r\nHost: a\r\nX-Bad\x01Name: 1\r\n\r\n')
+      const { answers } = await rawExchange(
+        t.port,
+        'GET / HTTP/1.1\r\nHost: a\r\nX-Bad\x01Name: 1\r\n\r\n',
+      )
       expect(answers).toHaveLength(1)
       const answer = answers[0] as RawAnswer
       expect(answer.status).toBe(400)
       expect(answer.headers['x-request-id']).toMatch(UUID)
       expect(answer.headers['x-content-type-options']).toBe('nosniff')
       expect(answer.headers['content-type']).toMatch(/^application\/problem\+json/)
-      expect(JSON.parse(answer.body)).toMatchObject({ status: 400, request_id: answer.headers['x-request-id'] })
+      expect(JSON.parse(answer.body)).toMatchObject({
+        status: 400,
+        request_id: answer.headers['x-request-id'],
+      })
       expect(access(t)).toEqual([expect.objectContaining({ status: 400, route: 'unmatched' })])
-      expect(sample(await metrics(), 'http_requests_total{method="OTHER",route="unmatched",status="400"}') ??
-        sample(await metrics(), 'http_requests_total{method="GET",route="unmatched",status="400"}')).toBe(1)
+      expect(
+        sample(
+          await metrics(),
+          'http_requests_total{method="OTHER",route="unmatched",status="400"}',
+        ) ??
+          sample(
+            await metrics(),
+            'http_requests_total{method="GET",route="unmatched",status="400"}',
+          ),
+      ).toBe(1)
       expect(t.logs.lines().filter((l) => l.event === 'security.malformed_request')).toHaveLength(1)
     })
 
@@ -625,7 +757,9 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       })
       expect(res.status).toBe(401)
       const events = t.logs.lines().filter((l) => String(l.event).startsWith('security.'))
-      expect(events.map((l) => [l.event, l.status, l.route])).toEqual([['security.unauthorized', 401, '/login']])
+      expect(events.map((l) => [l.event, l.status, l.route])).toEqual([
+        ['security.unauthorized', 401, '/login'],
+      ])
       expect(await metrics()).toContain('rampart_security_events_total{kind="unauthorized"} 1')
     })
   })
@@ -633,7 +767,14 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
   // ---- security headers and caching ---------------------------------------------------------
 
   describe('security headers and no-store', () => {
-    const DOCUMENT_ONLY = ['cross-origin-opener-policy', 'origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection']
+    const DOCUMENT_ONLY = [
+      'cross-origin-opener-policy',
+      'origin-agent-cluster',
+      'x-dns-prefetch-control',
+      'x-download-options',
+      'x-permitted-cross-domain-policies',
+      'x-xss-protection',
+    ]
     const expectAny = (h: Record<string, string>) => {
       expect(h['x-content-type-options']).toBe('nosniff')
       expect(h['x-frame-options']).toBe('DENY')
@@ -684,7 +825,9 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     it('HSTS in production', async () => {
       await begin({ nodeEnv: 'production', console: false })
       for (const path of ['/items/1', '/page'])
-        expect((await fetch(url(path))).headers.get('strict-transport-security')).toBe('max-age=31536000; includeSubDomains')
+        expect((await fetch(url(path))).headers.get('strict-transport-security')).toBe(
+          'max-age=31536000; includeSubDomains',
+        )
     })
 
     it('no-store on signed-in answers, answers setting a cookie and pages with a CSRF token; noStore: false keeps its own', async () => {
@@ -698,7 +841,10 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       expect(await cc('/style.css', { cookie: COOKIE })).toBe('public, max-age=3600')
       const login = await send(url('/login'), {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          'sec-fetch-site': 'same-origin',
+        },
         body: 'password=right',
       })
       expect(login.headers['cache-control']).toBe('no-store')
@@ -711,9 +857,9 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     const rows = () => {
       const d = new Database(auditFile, { readonly: true })
       try {
-        return d.prepare('select action, target, outcome, request_id, details from event_log order by id').all() as Array<
-          Record<string, string>
-        >
+        return d
+          .prepare('select action, target, outcome, request_id, details from event_log order by id')
+          .all() as Array<Record<string, string>>
       } finally {
         d.close()
       }
@@ -739,7 +885,9 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
           }),
         ),
       )
-      expect(await metrics()).toContain('rampart_audit_events_total{action="POST /docs/:id/approve"} 3')
+      expect(await metrics()).toContain(
+        'rampart_audit_events_total{action="POST /docs/:id/approve"} 3',
+      )
     })
 
     it('a failed audited request adds a failed row', async () => {
@@ -758,7 +906,10 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       const locker = new Database(auditFile)
       locker.exec('begin exclusive')
       try {
-        const res = await fetch(url('/docs/2/approve'), { method: 'POST', headers: { accept: 'application/json' } })
+        const res = await fetch(url('/docs/2/approve'), {
+          method: 'POST',
+          headers: { accept: 'application/json' },
+        })
         await expectProblem(res, 503)
         expect(t.state.handled).toBe(1)
         expect((await fetch(url('/items/1'))).status).toBe(200)
@@ -811,7 +962,9 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       const results = await inFlight
       expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200])
       await new Promise((r) => setTimeout(r, 700))
-      await expect(send(url('/items/1'), { headers: { connection: 'close' } })).rejects.toThrow(/ECONNREFUSED|ECONNRESET|socket hang up/)
+      await expect(send(url('/items/1'), { headers: { connection: 'close' } })).rejects.toThrow(
+        /ECONNREFUSED|ECONNRESET|socket hang up/,
+      )
       expect(t.logs.lines().some((l) => l.event === 'service.stopping')).toBe(true)
     })
   })
@@ -827,7 +980,14 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       const res = await fetch(url('/_rampart/api/summary'))
       expect(res.status).toBe(200)
       expect(res.headers.get('cache-control')).toBe('no-store')
-      const s = (await res.json()) as { service: string; requests: { total: number; errors: number; routes: Array<{ route: string; requests: number }> } }
+      const s = (await res.json()) as {
+        service: string
+        requests: {
+          total: number
+          errors: number
+          routes: Array<{ route: string; requests: number }>
+        }
+      }
       expect(s.service).toBe('conformance')
       expect(s.requests).toMatchObject({ total: 5, errors: 1 })
       expect(s.requests.routes.find((r) => r.route === '/items/:id')).toMatchObject({ requests: 4 })
@@ -841,10 +1001,14 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
 
     it('with a token: 401 without it, 200 with it; off is a 404', async () => {
       await begin({ consoleToken: CONSOLE_TOKEN })
-      const none = await fetch(url('/_rampart/api/summary'), { headers: { accept: 'application/json' } })
+      const none = await fetch(url('/_rampart/api/summary'), {
+        headers: { accept: 'application/json' },
+      })
       expect(none.status).toBe(401)
       expect(none.headers.get('www-authenticate')).toBe('Bearer realm="rampart console"')
-      const ok = await fetch(url('/_rampart/api/summary'), { headers: { authorization: `Bearer ${CONSOLE_TOKEN}` } })
+      const ok = await fetch(url('/_rampart/api/summary'), {
+        headers: { authorization: `Bearer ${CONSOLE_TOKEN}` },
+      })
       expect(ok.status).toBe(200)
       await app?.close()
       app = undefined
