@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import { defineConfig } from '../../src/slo/options.js'
 import { hangUp } from '../support/hang-up.js'
 import { type RawAnswer, rawExchange } from '../support/raw-http.js'
 import { adapters, type ConformanceOptions, type Running } from './adapters.js'
@@ -969,6 +970,59 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
         /ECONNREFUSED|ECONNRESET|socket hang up/,
       )
       expect(t.logs.lines().some((l) => l.event === 'service.stopping')).toBe(true)
+    })
+  })
+
+  describe('SLOs', () => {
+    const slo = (route: string) =>
+      defineConfig({
+        service: 'conformance',
+        slos: [
+          { name: 'availability', kind: 'availability', objective: 99 },
+          { name: 'item-latency', kind: 'latency', route, thresholdSeconds: 0.5, objective: 95 },
+        ],
+      })
+
+    it('an SLO route’s series exist at 0 before its first request, and the console reports the SLOs', async () => {
+      await begin({ slo: slo('GET /items/:id') })
+      const text = await metrics()
+      expect(
+        sample(text, 'http_requests_total{method="GET",route="/items/:id",status="200"}'),
+      ).toBe(0)
+      expect(
+        sample(text, 'http_requests_total{method="GET",route="/items/:id",status="500"}'),
+      ).toBe(0)
+      for (let i = 0; i < 3; i++) await fetch(url(`/items/${i}`))
+      await fetch(url('/boom'))
+      const summary = (await (await fetch(url('/_rampart/api/summary'))).json()) as {
+        slos: Array<{ name: string; requests: number; bad: number }>
+      }
+      expect(summary.slos.map((s) => [s.name, s.requests, s.bad])).toEqual([
+        ['availability', 4, 1],
+        ['item-latency', 3, 0],
+      ])
+    })
+
+    it('an SLO on a route the app does not have fails start-up, naming it', async () => {
+      await expect(begin({ slo: slo('GET /no/such/route') })).rejects.toThrow(
+        /item-latency.*is not a route of conformance/,
+      )
+    })
+  })
+
+  describe('server timeouts', () => {
+    it('KEEP_ALIVE_TIMEOUT_S applies to the server: an idle keep-alive connection is closed after it', async () => {
+      const t = await begin({ timeouts: { keepAliveS: 1 } })
+      const opened = Date.now()
+      const { answers } = await rawExchange(t.port, 'GET /items/1 HTTP/1.1\r\nHost: x\r\n\r\n', {
+        closeAfterMs: 4500,
+      })
+      const closedAfter = Date.now() - opened
+      expect(answers.map((a) => a.status)).toEqual([200])
+      expect(answers[0]?.headers['keep-alive']).toBe('timeout=1')
+      // Node's own default is 5 s, Fastify's 72 s: only Rampart's value closes it this soon.
+      expect(closedAfter).toBeGreaterThanOrEqual(800)
+      expect(closedAfter).toBeLessThan(3000)
     })
   })
 
