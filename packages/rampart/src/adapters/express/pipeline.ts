@@ -237,7 +237,9 @@ export class ExpressPipeline {
     return ex
   }
 
-  #servedRoute(path: string, method: string): ServedRoute | undefined {
+  #servedRoute(raw: string, method: string): ServedRoute | undefined {
+    // As a router reads it (`/%68ealthz` is `/healthz`), like Fastify's.
+    const path = raw.includes('%') ? decodedPath(raw) : raw
     for (const r of this.#pipeline.served) {
       if (r.method !== method && !(r.method === 'GET' && method === 'HEAD')) continue
       if (r.path.endsWith('*') ? path.startsWith(r.path.slice(0, -1)) : path === r.path) return r
@@ -347,7 +349,7 @@ export class ExpressPipeline {
         detail: 'The Content-Type is application/json but the body is empty.',
       })
     try {
-      return JSON.parse(text) as unknown
+      return parseJson(text)
     } catch (err) {
       throw new HttpError(400, { detail: 'The request body is not valid JSON.', cause: err })
     }
@@ -392,6 +394,38 @@ function isRouteMiddleware(h: unknown): h is RouteMiddleware {
 function tooLarge(ex: ExpressExchange): HttpError {
   ex.res.setHeader('connection', 'close')
   return new HttpError(413, { detail: 'The request body is larger than this endpoint accepts.' })
+}
+
+function decodedPath(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
+/**
+ * `JSON.parse` refusing `__proto__` keys, and `constructor` keys holding a `prototype` (what
+ * would pollute prototypes once merged into another object), as Fastify's parser does.
+ */
+function parseJson(text: string): unknown {
+  const suspect = text.includes('__proto__') || text.includes('constructor')
+  return JSON.parse(
+    text,
+    suspect
+      ? (key, value: unknown) => {
+          if (
+            key === '__proto__' ||
+            (key === 'constructor' &&
+              typeof value === 'object' &&
+              value !== null &&
+              Object.hasOwn(value, 'prototype'))
+          )
+            throw new SyntaxError('Object contains forbidden prototype property')
+          return value
+        }
+      : undefined,
+  ) as unknown
 }
 
 /** A urlencoded form as flat fields (a repeated name gives an array), no nesting. */
