@@ -106,7 +106,10 @@ describe('rampart/express', () => {
       await metricValue(url, 'http_requests_total{method="GET",route="/items/:id",status="200"}'),
     ).toBe(3)
     expect(
-      await metricValue(url, 'http_requests_total{method="GET",route="/api/things/:thing",status="200"}'),
+      await metricValue(
+        url,
+        'http_requests_total{method="GET",route="/api/things/:thing",status="200"}',
+      ),
     ).toBe(1)
     expect(
       await metricValue(url, 'http_requests_total{method="GET",route="unmatched",status="404"}'),
@@ -202,6 +205,8 @@ describe('rampart/express', () => {
 
   it('refuses a cross-site post and checks session-bound tokens; csrf: false opts a route out', async () => {
     const b = await build({ csrf: { sessionCookie: 'sid' } })
+    // App-wide middleware (authentication, logging) answers nothing: unrouted stays a 404.
+    b.app.use((_req, _res, next) => next())
     b.app.get('/token', (req, res) => {
       res.json({ token: req.csrfToken() })
     })
@@ -211,6 +216,12 @@ describe('rampart/express', () => {
     b.app.post('/hook', b.rp.route({ csrf: false }), (_req, res) => {
       res.json({ ok: true })
     })
+    // A router's routes are not seen registered: checked with the defaults (fails closed).
+    const router = express.Router()
+    router.post('/pay', (_req, res) => {
+      res.json({ ok: true })
+    })
+    b.app.use('/api', router)
     const url = await listen(b)
     const cookie = 'sid=abc123'
     const cross = await fetch(`${url}/transfer`, {
@@ -245,6 +256,11 @@ describe('rampart/express', () => {
       headers: { cookie, 'sec-fetch-site': 'cross-site' },
     })
     expect(nowhere.status).toBe(404)
+    const routed = await fetch(`${url}/api/pay`, {
+      method: 'POST',
+      headers: { cookie, 'sec-fetch-site': 'cross-site' },
+    })
+    expect(routed.status).toBe(403)
   })
 
   it('sets the security headers on every answer, the document ones on pages', async () => {

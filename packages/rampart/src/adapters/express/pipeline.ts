@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express'
-import { contextFor } from '../../context/feature.js'
 import { runWithContext } from '../../context/context.js'
+import { contextFor } from '../../context/feature.js'
 import { buildFeatures, type CoreFeatures } from '../../core/features.js'
 import type { Rampart } from '../../core/rampart.js'
 import type { CsrfFeature } from '../../csrf/feature.js'
@@ -11,8 +11,8 @@ import { HttpError } from '../../errors/http-error.js'
 import { isInternalRequest } from '../../pipeline/exchange.js'
 import type { RouteSpec, ServedAnswer, ServedRoute, Verdict } from '../../pipeline/feature.js'
 import type { Pipeline } from '../../pipeline/pipeline.js'
-import { INTERNAL_ROUTE_CONFIG, type RouteConfig } from '../../pipeline/route-config.js'
 import { createRawAnswers, type RawAnswers } from '../../pipeline/raw-answers.js'
+import { INTERNAL_ROUTE_CONFIG, type RouteConfig } from '../../pipeline/route-config.js'
 import { isJsonMediaType, mediaType } from '../../security/media-type.js'
 import type { SloConfig } from '../../slo/options.js'
 import { type CompiledHooks, ExpressExchange } from './exchange.js'
@@ -70,7 +70,10 @@ export class ExpressPipeline {
     this.rawAnswers = createRawAnswers(core, features.red)
   }
 
-  static async create(core: Rampart, options: { slo?: SloConfig | undefined }): Promise<ExpressPipeline> {
+  static async create(
+    core: Rampart,
+    options: { slo?: SloConfig | undefined },
+  ): Promise<ExpressPipeline> {
     return new ExpressPipeline(core, await buildFeatures(core, options))
   }
 
@@ -145,7 +148,11 @@ export class ExpressPipeline {
       if (hooks !== undefined) for (const hook of hooks.beforeSend) hook(ex)
     } catch (err) {
       // An answer on its way out is never failed by a hook.
-      this.#core.logger.error({ event: 'request.hook_failed', request_id: ex.context.requestId, err })
+      this.#core.logger.error({
+        event: 'request.hook_failed',
+        request_id: ex.context.requestId,
+        err,
+      })
     }
   }
 
@@ -185,20 +192,31 @@ export class ExpressPipeline {
     return undefined
   }
 
-  /** True when middleware other than Rampart's (a mounted router) may still answer `path`. */
+  /**
+   * True when something other than the routes Rampart saw may still answer `path`: a router or
+   * app mounted on the app, or middleware mounted on a path (`app.use('/hooks', fn)`). App-wide
+   * middleware (authentication, logging) answers nothing by itself, so with none of those an
+   * unrouted request is a 404, not a CSRF refusal.
+   */
   #mayBeRouted(path: string): boolean {
     const stack = (this.#app?.router as unknown as { stack: Layer[] } | undefined)?.stack ?? []
     for (const layer of stack) {
       if (layer.route !== undefined || layer.handle === this.middleware) continue
       if (layer.handle === this.notFound) return false
-      if (layer.match(path) !== false) return true
+      const router = typeof (layer.handle as { stack?: unknown }).stack === 'object'
+      const mounted = (layer.handle as { name?: string }).name === 'mounted_app'
+      if ((layer.slash && !router && !mounted) || layer.match(path) === false) continue
+      return true
     }
     return false
   }
 
   /** The app-wide middleware: the exchange and its context, `start`, the guards, served routes. */
   readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    if ((req as Held).rampart !== undefined) return next()
+    if ((req as Held).rampart !== undefined) {
+      next()
+      return
+    }
     const ex = this.#exchange(req, res)
     const served = this.#servedRoute(ex.path, ex.method)
     if (served !== undefined) {
@@ -231,7 +249,12 @@ export class ExpressPipeline {
 
   /** The request's exchange, kept on `req`, and its end watched (one `close` listener). */
   #exchange(req: Request, res: Response): ExpressExchange {
-    const ex = new ExpressExchange(req, res, contextFor(req.headers, req.socket.remoteAddress), performance.now())
+    const ex = new ExpressExchange(
+      req,
+      res,
+      contextFor(req.headers, req.socket.remoteAddress),
+      performance.now(),
+    )
     ;(req as Held).rampart = ex
     res.once('close', () => this.#closed(ex))
     return ex
@@ -282,10 +305,6 @@ export class ExpressPipeline {
   #routeHook(seen: SeenRoute): RequestHandler {
     const pipeline = this
     const { hooks, spec } = seen
-    const plain =
-      hooks.beforeBody.length === 0 &&
-      hooks.beforeValidation.length === 0 &&
-      hooks.beforeHandler.length === 0
     return function rampartRouteHook(req, _res, next) {
       const ex = (req as Held).rampart
       if (ex === undefined) return next()
@@ -296,40 +315,54 @@ export class ExpressPipeline {
         ex.config = spec.config
         ex.context.route = spec.url
       }
-      // A GET without route hooks goes straight on (no body, nothing to wait for).
-      if (plain && BODYLESS.has(ex.method)) return next()
-      pipeline.#runRoute(ex, hooks).then(
+      let verdict: Verdict | Promise<Verdict>
+      try {
+        verdict = pipeline.#runRoute(ex, hooks)
+      } catch (err) {
+        verdict = err as Error
+      }
+      // Synchronous while no hook waits (a GET with a memory-store rate limit): no extra tick.
+      if (!(verdict instanceof Promise)) return next(verdict)
+      verdict.then(
         (refused) => runWithContext(ex.context, () => next(refused)),
         (err: unknown) => runWithContext(ex.context, () => next(err)),
       )
     }
   }
 
-  async #runRoute(ex: ExpressExchange, hooks: CompiledHooks): Promise<Verdict> {
-    for (const hook of hooks.beforeBody) {
-      const refused = await hook(ex)
-      if (refused !== undefined) return refused
-    }
-    const read = await this.#readBody(ex, hooks)
+  #runRoute(ex: ExpressExchange, hooks: CompiledHooks): Verdict | Promise<Verdict> {
+    const before = runHooks(hooks.beforeBody, ex, undefined)
+    if (before instanceof Promise) return before.then((r) => r ?? this.#afterBody(ex, hooks))
+    return before ?? this.#afterBody(ex, hooks)
+  }
+
+  #afterBody(ex: ExpressExchange, hooks: CompiledHooks): Verdict | Promise<Verdict> {
     const req = ex.req as { body?: unknown }
-    if (read !== NOT_READ) req.body = read
-    // Express validates nothing itself: the two points run one after the other.
-    for (const hook of hooks.beforeValidation) {
-      const refused = await hook(ex, req.body)
-      if (refused !== undefined) return refused
-    }
-    for (const hook of hooks.beforeHandler) {
-      const refused = await hook(ex, req.body)
-      if (refused !== undefined) return refused
-    }
-    return undefined
+    const read = this.#readBody(ex, hooks)
+    if (read === NOT_READ) return this.#beforeHandler(ex, hooks, req.body)
+    return read.then((body) => {
+      req.body = body
+      return this.#beforeHandler(ex, hooks, body)
+    })
+  }
+
+  /** Express validates nothing itself: `beforeValidation` and `beforeHandler` run in a row. */
+  #beforeHandler(
+    ex: ExpressExchange,
+    hooks: CompiledHooks,
+    body: unknown,
+  ): Verdict | Promise<Verdict> {
+    const first = runHooks(hooks.beforeValidation, ex, body)
+    if (first instanceof Promise)
+      return first.then((r) => r ?? runHooks(hooks.beforeHandler, ex, body))
+    return first ?? runHooks(hooks.beforeHandler, ex, body)
   }
 
   /**
    * A JSON or urlencoded body, parsed (over `MAX_BODY_KB` → 413, refused by the body hooks'
    * guards → their error, malformed → 400); any other body (multipart) is left to the handler.
    */
-  async #readBody(ex: ExpressExchange, hooks: CompiledHooks): Promise<unknown> {
+  #readBody(ex: ExpressExchange, hooks: CompiledHooks): typeof NOT_READ | Promise<unknown> {
     if (BODYLESS.has(ex.method)) return NOT_READ
     const headers = ex.headers
     const type = mediaType(headers['content-type'])
@@ -342,17 +375,18 @@ export class ExpressPipeline {
     if (Number(headers['content-length']) > limit) throw tooLarge(ex)
     let stream: Readable = ex.req
     for (const wrap of hooks.body) stream = wrap(ex, stream)
-    const text = await readText(ex, stream, limit)
-    if (!json) return parseForm(text)
-    if (text.length === 0)
-      throw new HttpError(400, {
-        detail: 'The Content-Type is application/json but the body is empty.',
-      })
-    try {
-      return parseJson(text)
-    } catch (err) {
-      throw new HttpError(400, { detail: 'The request body is not valid JSON.', cause: err })
-    }
+    return readText(ex, stream, limit).then((text) => {
+      if (!json) return parseForm(text)
+      if (text.length === 0)
+        throw new HttpError(400, {
+          detail: 'The Content-Type is application/json but the body is empty.',
+        })
+      try {
+        return parseJson(text)
+      } catch (err) {
+        throw new HttpError(400, { detail: 'The request body is not valid JSON.', cause: err })
+      }
+    })
   }
 
   /** `rp.notFound`: what no route answered is a 404 problem (or page). */
@@ -361,7 +395,12 @@ export class ExpressPipeline {
   }
 
   /** `rp.errorHandler`: every error becomes a negotiated answer; never a stack trace. */
-  readonly errorHandler = (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+  readonly errorHandler = (
+    err: unknown,
+    req: Request,
+    res: Response,
+    _next: NextFunction,
+  ): void => {
     // A request Rampart's middleware never saw (a mounted app's) still gets a Rampart answer.
     const ex = (req as Held).rampart ?? this.#exchange(req, res)
     const out = errorAnswer(this.#core, ex, err)
@@ -381,10 +420,34 @@ export class ExpressPipeline {
   }
 }
 
-type Layer = { route?: unknown; handle: unknown; match(path: string): unknown }
+type Layer = { route?: unknown; handle: unknown; slash: boolean; match(path: string): unknown }
 /** Headers of a handler's own answer that an error answer must not keep. */
-const STALE = ['content-type', 'content-length', 'content-disposition', 'content-encoding', 'etag', 'last-modified']
+const STALE = [
+  'content-type',
+  'content-length',
+  'content-disposition',
+  'content-encoding',
+  'etag',
+  'last-modified',
+]
 const NOT_READ = Symbol('rampart.notRead')
+
+type RouteCheck = (ex: ExpressExchange, body: unknown) => Verdict | Promise<Verdict>
+
+/** Runs the checks in order until one refuses; synchronous until one returns a promise. */
+function runHooks(
+  fns: ReadonlyArray<RouteCheck>,
+  ex: ExpressExchange,
+  body: unknown,
+  from = 0,
+): Verdict | Promise<Verdict> {
+  for (let i = from; i < fns.length; i++) {
+    const verdict = (fns[i] as RouteCheck)(ex, body)
+    if (verdict instanceof Promise) return verdict.then((r) => r ?? runHooks(fns, ex, body, i + 1))
+    if (verdict !== undefined) return verdict
+  }
+  return undefined
+}
 
 function isRouteMiddleware(h: unknown): h is RouteMiddleware {
   return typeof h === 'function' && (h as Partial<RouteMiddleware>).rampartRoute !== undefined
