@@ -1,11 +1,15 @@
+import { auditFeature } from '../audit/feature.js'
 import { consoleFeature } from '../console/feature.js'
 import { requestContextFeature } from '../context/feature.js'
+import { type CsrfFeature, csrfFeature } from '../csrf/feature.js'
 import { errorTrackingFeature } from '../error-tracking/feature.js'
 import { healthFeature } from '../health/feature.js'
 import { metricsFeature } from '../metrics/feature.js'
 import { createRedMetrics, type RedMetrics } from '../metrics/red.js'
 import type { Feature } from '../pipeline/feature.js'
 import { Pipeline } from '../pipeline/pipeline.js'
+import { createCoreRateLimiter, rateLimitFeature } from '../ratelimit/feature.js'
+import { securityFeature } from '../security/feature.js'
 import { sloFeature } from '../slo/feature.js'
 import type { SloConfig } from '../slo/options.js'
 import { tracingFeature } from '../tracing/feature.js'
@@ -15,6 +19,8 @@ import type { Rampart } from './rampart.js'
 export interface CoreFeatures {
   readonly pipeline: Pipeline
   readonly red: RedMetrics
+  /** Issues CSRF tokens (the adapters' `request.csrfToken()`). */
+  readonly csrf: CsrfFeature
 }
 
 /**
@@ -33,6 +39,8 @@ export async function buildFeatures(
   // 2b. error tracking (5xx reports carry the trace ids set above) and the crash handlers
   const errors = await errorTrackingFeature(core)
   const red = createRedMetrics(core.metrics, slo)
+  const csrf = csrfFeature(core)
+  const limiter = await createCoreRateLimiter(core)
   const features: Array<Feature | undefined> = [
     context,
     tracing,
@@ -42,6 +50,14 @@ export async function buildFeatures(
     sloFeature(core, slo, red),
     healthFeature(core),
     consoleFeature(core, slo),
+    // 4. security: client IP, headers, no-store, body and upload limits, security events
+    securityFeature(core),
+    // 5. CSRF (its guard runs after the upload checks, before the body is read)
+    csrf,
+    // 6. rate limiting, per route, after the app's own request hooks (authentication)
+    rateLimitFeature(core, limiter),
+    // 7. audit, per route, right before the handler
+    auditFeature(core),
   ]
-  return { pipeline: new Pipeline(features.filter((f) => f !== undefined)), red }
+  return { pipeline: new Pipeline(features.filter((f) => f !== undefined)), red, csrf }
 }

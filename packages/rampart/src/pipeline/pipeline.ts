@@ -32,6 +32,7 @@ export class Pipeline {
   readonly #ends: End[] = []
   readonly #aborts: Abort[] = []
   readonly #failed: Failed[] = []
+  readonly #beforeSends: Start[] = []
   readonly #forRoute: Array<(route: RouteSpec) => RouteHooks | undefined> = []
   readonly #ready: Array<(routes: readonly RouteSpec[]) => Promise<void> | void> = []
   /** Every route registered after the pipeline was mounted (the app's and Rampart's own). */
@@ -50,9 +51,19 @@ export class Pipeline {
     if (f.end) this.#ends.push(f.end.bind(f))
     if (f.abort) this.#aborts.push(f.abort.bind(f))
     if (f.failed) this.#failed.push(f.failed.bind(f))
+    if (f.beforeSend) this.#beforeSends.push(f.beforeSend.bind(f))
     if (f.forRoute) this.#forRoute.push(f.forRoute.bind(f))
     if (f.ready) this.#ready.push(f.ready.bind(f))
     if (f.routes) this.served.push(...f.routes)
+  }
+
+  get hasBeforeSend(): boolean {
+    return this.#beforeSends.length > 0
+  }
+
+  /** Every feature's `beforeSend`, in order: the last step before the headers of any answer. */
+  beforeSend(ex: Exchange): void {
+    for (const beforeSend of this.#beforeSends) beforeSend(ex)
   }
 
   get hasGuards(): boolean {

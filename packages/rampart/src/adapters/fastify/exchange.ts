@@ -20,6 +20,9 @@ export class FastifyExchange extends Exchange {
     this.headers = request.headers
   }
 
+  get incoming() {
+    return this.request.raw
+  }
   get httpVersion(): string {
     return this.request.raw.httpVersion
   }

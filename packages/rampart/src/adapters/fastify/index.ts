@@ -5,12 +5,6 @@ import { buildFeatures } from '../../core/features.js'
 import { createRampart } from '../../core/rampart.js'
 import type { ShutdownOptions } from '../../core/shutdown.js'
 import { createRawAnswers } from '../../pipeline/raw-answers.js'
-import { installAudit } from './audit.js'
-import { installCsrf } from './csrf.js'
-import { installRateLimit } from './ratelimit.js'
-import { observersOf } from './request-context.js'
-import { installSecurity } from './security.js'
-import { securityEvents } from './security-events.js'
 import { installServer } from './server.js'
 import { mountPipeline } from './translate.js'
 import './types.js'
@@ -37,25 +31,13 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   const core = createRampart(options)
   app.decorate('rampart', core)
   // The ordered features (core/features.ts), mapped onto Fastify's hooks.
-  const { pipeline, red } = await buildFeatures(core, options)
-  mountPipeline(app, core, pipeline)
+  const { pipeline, red, csrf } = await buildFeatures(core, options)
+  mountPipeline(app, core, pipeline, csrf)
   // answers written before or outside routing: parser errors, router errors, 100-continue, and
   // requests arriving while the app closes (its preClose hook must run before the shutdown
   // drain's, which waits: Fastify refuses new requests from the moment closing starts)
-  core.rawAnswers = createRawAnswers(core, red, securityEvents(core))
+  core.rawAnswers = createRawAnswers(core, red, core.securityEvents)
   installServer(app, core, core.rawAnswers, options.shutdown)
-  // 4. security: client IP, headers, body/upload limits, error pages, security events, and
-  // 5. the CSRF check, which runs in the security onRequest hook
-  await installSecurity(
-    app,
-    core,
-    observersOf((f) => pipeline.add(f)),
-    [installCsrf(app, core)],
-  )
-  // 6. rate limiting
-  await installRateLimit(app, core)
-  // 7. audit
-  installAudit(app, core)
   app.addHook('onClose', async () => {
     await core.close()
   })
