@@ -785,6 +785,8 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       expect(h['referrer-policy']).toBe('no-referrer')
       expect(h['cross-origin-resource-policy']).toBe('same-origin')
       expect(h['strict-transport-security']).toBeUndefined()
+      // No framework banner (the smoke check refuses one).
+      expect(h['x-powered-by']).toBeUndefined()
     }
     const expectPage = (h: Record<string, string>, what: string) => {
       expectAny(h)
