@@ -209,10 +209,16 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       await fetch(url('/%68ealthz'))
       await fetch(url('/_rampart/api/summary'))
       await fetch(url('/metrics'))
+      // A method nobody routes is one label, not one series per method.
+      for (const method of ['PROPFIND', 'PURGE'])
+        expect((await send(url('/items/1'), { method })).status).toBe(404)
       const text = await metrics()
       expect(
         sample(text, 'http_requests_total{method="GET",route="/items/:id",status="200"}'),
       ).toBe(7)
+      expect(
+        sample(text, 'http_requests_total{method="OTHER",route="unmatched",status="404"}'),
+      ).toBe(2)
       expect(
         sample(
           text,
@@ -231,8 +237,8 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
         3,
       )
       expect(sample(text, 'http_requests_in_flight')).toBe(0)
-      // Exactly these three series: nothing for /healthz, /readyz, /metrics or the console.
-      expect(text.split('\n').filter((l) => l.startsWith('http_requests_total{'))).toHaveLength(4)
+      // Exactly these five series: nothing for /healthz, /readyz, /metrics or the console.
+      expect(text.split('\n').filter((l) => l.startsWith('http_requests_total{'))).toHaveLength(5)
       expect(text).not.toMatch(/route="\/(healthz|readyz|metrics|_rampart)/)
       expect(text).toContain('process_cpu_user_seconds_total')
     })
@@ -972,6 +978,49 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
         /ECONNREFUSED|ECONNRESET|socket hang up/,
       )
       expect(t.logs.lines().some((l) => l.event === 'service.stopping')).toBe(true)
+    })
+  })
+
+  describe('answers outside the handlers', () => {
+    it('an upload declaring more than MAX_UPLOAD_MB with Expect: 100-continue is a 413 problem, and no 100 Continue', async () => {
+      const t = await begin()
+      const { interim, answers } = await rawExchange(
+        t.port,
+        'POST /upload HTTP/1.1\r\nHost: a\r\nContent-Type: multipart/form-data; boundary=b\r\n' +
+          `Content-Length: ${600 * MiB}\r\nExpect: 100-continue\r\n\r\n`,
+      )
+      expect(interim).toEqual([])
+      expect(answers[0]?.status).toBe(413)
+      expect(answers[0]?.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(t.state.handled).toBe(0)
+    })
+
+    it('a request arriving on a kept-alive connection while in-flight requests drain gets Rampart’s 503 problem and an access line', async () => {
+      const t = await begin({
+        shutdown: { signals: ['SIGUSR2'], exit: false, preStopDelayMs: 0, drainTimeoutMs: 5000 },
+      })
+      const exchange = rawExchange(t.port, 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\n', {
+        answers: 2,
+        later: { afterMs: 250, bytes: 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\n' },
+      })
+      await new Promise((r) => setTimeout(r, 150))
+      process.emit('SIGUSR2', 'SIGUSR2')
+      const { answers } = await exchange
+      expect(answers.map((a) => a.status)).toEqual([200, 503])
+      const refused = answers[1] as RawAnswer
+      expect(refused.headers['x-request-id']).toMatch(UUID)
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(refused.headers['x-content-type-options']).toBe('nosniff')
+      await new Promise((r) => setTimeout(r, 100))
+      expect(
+        t.logs
+          .lines()
+          .filter(
+            (l) =>
+              l.request_id === refused.headers['x-request-id'] && l.event === 'request.completed',
+          ),
+      ).toMatchObject([{ status: 503, route: 'unmatched' }])
+      expect(t.logs.lines().filter((l) => l.event === 'request.failed')).toEqual([])
     })
   })
 
