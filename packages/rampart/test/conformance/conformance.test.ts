@@ -28,6 +28,19 @@ const tmp = mkdtempSync(join(tmpdir(), 'rampart-conformance-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 let dbs = 0
 
+/** The options issue 19 regroups (metrics, console, audit): written in one place. */
+const opt = {
+  metricsToken: (token: string): ConformanceOptions => ({ metricsToken: token }),
+  console: (enabled: boolean, token?: string): ConformanceOptions => ({
+    console: enabled,
+    ...(token === undefined ? {} : { consoleToken: token }),
+  }),
+  audit: (db: string, key: string): ConformanceOptions => ({
+    audit: { db, key },
+    auditOptions: { busyTimeoutMs: 50 },
+  }),
+}
+
 /** What the suite's apps run with, unless a test says otherwise. */
 function defaults(): ConformanceOptions & { auditFile: string } {
   const auditFile = join(tmp, `audit-${dbs++}.db`)
@@ -37,10 +50,9 @@ function defaults(): ConformanceOptions & { auditFile: string } {
     dataDir: tmp,
     maxBodyKb: 8,
     maxUploadMb: 1,
-    console: true,
+    ...opt.console(true),
     csrf: { sessionCookie: SESSION_COOKIE, allowedOrigins: ['https://admin.example.com'] },
-    audit: { db: `sqlite:${auditFile}`, key: AUDIT_KEY },
-    auditOptions: { busyTimeoutMs: 50 },
+    ...opt.audit(`sqlite:${auditFile}`, AUDIT_KEY),
   }
 }
 
@@ -244,7 +256,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('/metrics with a token: 401 with WWW-Authenticate Bearer without or with a wrong one, 200 with it', async () => {
-      await begin({ metricsToken: METRICS_TOKEN })
+      await begin(opt.metricsToken(METRICS_TOKEN))
       const none = await fetch(url('/metrics'))
       expect(none.status).toBe(401)
       expect(none.headers.get('www-authenticate')).toContain('Bearer')
@@ -610,7 +622,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('in production a 500 shows no message or stack; its request id finds the logged error', async () => {
-      const t = await begin({ nodeEnv: 'production', console: false })
+      const t = await begin({ nodeEnv: 'production', ...opt.console(false) })
       for (const accept of [HTML, 'application/json']) {
         const res = await fetch(url('/boom'), { headers: { accept } })
         expect(res.status).toBe(500)
@@ -835,7 +847,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('HSTS in production', async () => {
-      await begin({ nodeEnv: 'production', console: false })
+      await begin({ nodeEnv: 'production', ...opt.console(false) })
       for (const path of ['/items/1', '/page'])
         expect((await fetch(url(path))).headers.get('strict-transport-security')).toBe(
           'max-age=31536000; includeSubDomains',
@@ -1108,7 +1120,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('with a token: 401 without it, 200 with it; off is a 404', async () => {
-      await begin({ consoleToken: CONSOLE_TOKEN })
+      await begin(opt.console(true, CONSOLE_TOKEN))
       const none = await fetch(url('/_rampart/api/summary'), {
         headers: { accept: 'application/json' },
       })
@@ -1120,7 +1132,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       expect(ok.status).toBe(200)
       await app?.close()
       app = undefined
-      await begin({ console: false })
+      await begin(opt.console(false))
       expect((await fetch(url('/_rampart'))).status).toBe(404)
     })
   })
