@@ -5,6 +5,7 @@ import { requestIdFrom } from '../../context/request-id.js'
 import type { Rampart } from '../../core/rampart.js'
 import { HttpError } from '../../errors/http-error.js'
 import { renderError } from '../../errors/render.js'
+import { methodLabel, type RedMetrics, recordRequest } from '../../metrics/red.js'
 import { defaultSecurityHeaders, headersFor } from '../../security/headers.js'
 import { parserAnswer } from '../../security/parser-errors.js'
 import {
@@ -12,8 +13,6 @@ import {
   type SecurityEventKind,
   securityEventOf,
 } from '../../security/security-events.js'
-import { methodLabel, type RedMetrics, recordRequest } from './metrics.js'
-import { securityEvents } from './security-events.js'
 
 /**
  * Answers written outside Fastify's request lifecycle, where no hook runs: requests the HTTP
@@ -46,7 +45,7 @@ function methodOf(method: string | undefined): string {
 export function installRawAnswers(core: Rampart, red: RedMetrics): RawAnswers {
   const { config, logger } = core
   const policy = defaultSecurityHeaders(config.isProduction)
-  const events = securityEvents(core)
+  const events = core.securityEvents
 
   /** Access line, RED metrics and security event of one raw answer. */
   const account = (line: {
