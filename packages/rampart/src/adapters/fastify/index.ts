@@ -3,10 +3,9 @@ import fp from 'fastify-plugin'
 import type { RampartOptions } from '../../config/options.js'
 import { buildFeatures } from '../../core/features.js'
 import { createRampart } from '../../core/rampart.js'
-import { installRawAnswers } from './raw-answers.js'
-import { installServerAnswers } from './server-answers.js'
-import { installServerTimeouts } from './server-timeouts.js'
-import { installShutdown, type ShutdownOptions } from './shutdown.js'
+import type { ShutdownOptions } from '../../core/shutdown.js'
+import { createRawAnswers } from '../../pipeline/raw-answers.js'
+import { installServer } from './server.js'
 import { mountPipeline } from './translate.js'
 import './types.js'
 
@@ -25,8 +24,8 @@ export interface RampartFastifyOptions extends RampartOptions {
   /** Graceful shutdown on SIGTERM/SIGINT once the app listens; `{ signals: false }` turns it off. */
   shutdown?: ShutdownOptions
 }
+export type { ShutdownOptions } from '../../core/shutdown.js'
 export type { ReadinessCheck } from '../../health/health.js'
-export type { ShutdownOptions } from './shutdown.js'
 
 const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyInstance, options) => {
   const core = createRampart(options)
@@ -37,9 +36,8 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   // answers written before or outside routing: parser errors, router errors, 100-continue, and
   // requests arriving while the app closes (its preClose hook must run before the shutdown
   // drain's, which waits: Fastify refuses new requests from the moment closing starts)
-  installServerAnswers(app, installRawAnswers(core, red), core.logger)
-  installShutdown(app, core, options.shutdown)
-  installServerTimeouts(app, core)
+  core.rawAnswers = createRawAnswers(core, red, core.securityEvents)
+  installServer(app, core, core.rawAnswers, options.shutdown)
   app.addHook('onClose', async () => {
     await core.close()
   })
