@@ -69,7 +69,7 @@ export class ExpressPipeline {
     this.#core = core
     this.#pipeline = features.pipeline
     this.#csrf = features.csrf
-    this.rawAnswers = createRawAnswers(core, features.red, core.securityEvents)
+    this.rawAnswers = createRawAnswers(core, features.red)
     core.rawAnswers = this.rawAnswers
   }
 

@@ -45,7 +45,7 @@ export function mountPipeline(
   app: FastifyInstance,
   core: Rampart,
   pipeline: Pipeline,
-  csrf: CsrfFeature,
+  csrf?: CsrfFeature,
 ): void {
   const { logger } = core
   app.decorateRequest('rampart', null as never)
@@ -56,9 +56,10 @@ export function mountPipeline(
     },
   } as never)
 
-  app.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest, sessionId?: string) {
-    return csrf.csrfToken(this.rampart, sessionId)
-  })
+  if (csrf !== undefined)
+    app.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest, sessionId?: string) {
+      return csrf.csrfToken(this.rampart, sessionId)
+    })
 
   // Before the served routes are added, so they get it too: every error answer is errorAnswer's.
   const answerError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
