@@ -95,13 +95,138 @@ const fastify = [
     '',
   ],
   [
-    'raw/server answers',
-    'index.ts',
-    '  installServerAnswers(app, installRawAnswers(core, red), core.logger)\n',
+    'server: raw answers (parser errors, 503 while closing)',
+    'server.ts',
+    '  const markClosing = takeOverServer(app.server, raw, answerClosing)\n',
+    '  const markClosing = () => {}\n',
+  ],
+  [
+    'server: graceful shutdown',
+    'server.ts',
+    '  if (shutdown !== undefined) {\n',
+    '  if (false) {\n',
+  ],
+  [
+    'server: timeouts',
+    'server.ts',
+    '    applyServerTimeouts(app.server, core.config.timeouts)\n',
     '',
   ],
-  ['graceful shutdown', 'index.ts', '  installShutdown(app, core, options.shutdown)\n', ''],
-  ['server timeouts', 'index.ts', '  installServerTimeouts(app, core)\n', ''],
+]
+
+/** The Express adapter's own wiring: its middleware, route hook, response hooks and server. */
+const express = [
+  ['middleware: start', 'pipeline.ts', '        this.#pipeline.start(ex)\n', ''],
+  [
+    'middleware: guards',
+    'pipeline.ts',
+    'refused = this.#pipeline.guard(ex)',
+    'refused = undefined',
+  ],
+  [
+    'middleware: served routes',
+    'pipeline.ts',
+    'const served = this.#servedRoute(ex.path, ex.method)',
+    'const served = undefined as ServedRoute | undefined',
+  ],
+  [
+    'response: close listener (end/abort)',
+    'pipeline.ts',
+    "    res.once('close', () => this.#closed(ex))\n",
+    '',
+  ],
+  ['response: end', 'pipeline.ts', '    this.#pipeline.end(ex, status, seconds)\n', ''],
+  ['response: abort / cut off', 'pipeline.ts', '      this.#pipeline.closed(ex, seconds)\n', ''],
+  [
+    'response: beforeSend (writeHead layer)',
+    'pipeline.ts',
+    'if (ex !== undefined && !ex.sent) pipeline.#beforeSend(ex)',
+    'if (false) pipeline.#beforeSend(ex)',
+  ],
+  ['response: features beforeSend', 'pipeline.ts', '      this.#pipeline.beforeSend(ex)\n', ''],
+  [
+    'response: route beforeSend',
+    'pipeline.ts',
+    'for (const hook of hooks.beforeSend) hook(ex)',
+    'for (const hook of []) hook(ex)',
+  ],
+  [
+    'response: route after',
+    'pipeline.ts',
+    'for (const hook of hooks.after) hook(ex, status)',
+    'for (const hook of []) hook(ex, status)',
+  ],
+  [
+    'route hook placed among the handlers',
+    'pipeline.ts',
+    '        if (tagged === -1) flat.unshift(hook)\n        else flat[tagged] = hook\n',
+    '        if (tagged !== -1) flat.splice(tagged, 1)\n',
+  ],
+  [
+    'route: beforeBody',
+    'pipeline.ts',
+    'const before = runHooks(hooks.beforeBody, ex, undefined)',
+    'const before = undefined as Verdict | Promise<Verdict>',
+  ],
+  [
+    'route: body parsing',
+    'pipeline.ts',
+    '    const read = this.#readBody(ex, hooks)\n',
+    '    const read = NOT_READ as typeof NOT_READ | Promise<unknown>\n',
+  ],
+  [
+    'route: body hooks (stream guards)',
+    'pipeline.ts',
+    '    for (const wrap of hooks.body) stream = wrap(ex, stream)\n',
+    '',
+  ],
+  [
+    'route: beforeValidation',
+    'pipeline.ts',
+    'const first = runHooks(hooks.beforeValidation, ex, body)',
+    'const first = undefined as Verdict | Promise<Verdict>',
+  ],
+  [
+    'route: beforeHandler',
+    'pipeline.ts',
+    '    return first ?? runHooks(hooks.beforeHandler, ex, body)\n',
+    '    return first\n',
+  ],
+  [
+    'route: handler tracked (drain clean-up)',
+    'pipeline.ts',
+    'flat[last] = this.#tracked(handler as RequestHandler)',
+    'flat[last] = handler',
+  ],
+  [
+    'error handler: failed',
+    'pipeline.ts',
+    '    this.#pipeline.failed(ex, err, out?.status ?? 500)\n',
+    '',
+  ],
+  ['x-powered-by off', 'pipeline.ts', "    app.disable('x-powered-by')\n", ''],
+  [
+    'listen: not-found and error handlers',
+    'index.ts',
+    '        app.use(pipeline.notFound, pipeline.errorHandler)\n',
+    '',
+  ],
+  ['server: timeouts', 'server.ts', '  applyServerTimeouts(server, core.config.timeouts)\n', ''],
+  [
+    'server: raw answers (parser errors)',
+    'server.ts',
+    "  server.on('clientError', (err, socket) => raw.clientError(err, socket))\n",
+    '',
+  ],
+  ['server: 100-continue on read', 'server.ts', '    continueOnRead(req, res)\n', ''],
+  ['server: 503 while closing', 'server.ts', '    if (closing) {\n', '    if (false) {\n'],
+  [
+    'server: graceful shutdown',
+    'server.ts',
+    '  drainOnSignal(server, core, options, () => {\n    closing = true\n  })\n',
+    '',
+  ],
+  ['server: ready (audit db, SLO routes)', 'server.ts', '  await pipeline.ready()\n', ''],
 ]
 
 export const MUTATIONS = [
@@ -122,8 +247,7 @@ export const MUTATIONS = [
     find,
     replace,
   })),
-  // The Express adapter's own wiring: filled in from its pipeline once it runs.
-  ...[].map(([feature, file, find, replace]) => ({
+  ...express.map(([feature, file, find, replace]) => ({
     adapter: 'express',
     feature,
     file: `${EXPRESS}/${file}`,

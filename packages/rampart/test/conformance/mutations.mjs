@@ -2,14 +2,16 @@
 // conformance test fail": for each mutation below, edits the adapter source (one exact,
 // unique text replacement), runs the conformance suite for that adapter, records the failing
 // tests, and restores the file with `git checkout`. Not a test: run it by hand from the
-// worktree root, `node packages/rampart/test/conformance/mutations.mjs [fastify|express] [feature…]`.
+// worktree root, `node packages/rampart/test/conformance/mutations.mjs [--bail] [fastify|express] [feature…]`.
 // Prints a markdown table; exits 1 when a mutation made no test fail (or did not apply).
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 
 import { MUTATIONS } from './mutation-list.mjs'
 
-const [onlyAdapter, ...onlyFeatures] = process.argv.slice(2)
+// `--bail`: stop each run at its first failing test (quicker; the names listed are the first ones).
+const bail = process.argv.includes('--bail')
+const [onlyAdapter, ...onlyFeatures] = process.argv.slice(2).filter((a) => a !== '--bail')
 const SUITE = ['packages/rampart/test/conformance/conformance.test.ts']
 const OUT = '/tmp/rampart-mutation.json'
 
@@ -17,7 +19,16 @@ function run(adapter, files = SUITE) {
   rmSync(OUT, { force: true })
   spawnSync(
     'npx',
-    ['vitest', 'run', ...files, '-t', adapter, '--reporter=json', `--outputFile=${OUT}`],
+    [
+      'vitest',
+      'run',
+      ...files,
+      '-t',
+      adapter,
+      ...(bail ? ['--bail=1'] : []),
+      '--reporter=json',
+      `--outputFile=${OUT}`,
+    ],
     { stdio: 'ignore', timeout: 600_000 },
   )
   if (!existsSync(OUT)) return { error: 'the suite did not run', failed: [], passed: 0 }
