@@ -154,6 +154,7 @@ describe('the packed package', () => {
       'dist/internal.d.ts',
       'dist/adapters/fastify/index.d.ts',
       'dist/adapters/fastify/types.d.ts',
+      'dist/adapters/express/index.d.ts',
       'dist/otel.js',
       'dist/cli/main.js',
       'bin/rampart.js',
@@ -185,6 +186,9 @@ describe('the packed package', () => {
         '--prefer-offline',
         join(scratch, packed.filename),
         'fastify@5',
+        // The docs' Express snippets (docs/express.md) compile against the optional peer.
+        'express@5',
+        '@types/express@5',
         'typescript@5',
         '@types/node@22',
       ],
