@@ -182,6 +182,8 @@ describe('the packed package', () => {
         '--prefer-offline',
         join(scratch, packed.filename),
         'fastify@5',
+        'express@5',
+        '@types/express@5',
         'typescript@5',
         '@types/node@22',
       ],
@@ -230,7 +232,12 @@ describe('the packed package', () => {
 
   it("the READMEs' quick start runs as written: prints its URL, answers, logs the user", async () => {
     const runnable = extractSnippets(rootDir).filter((s) => s.runnable)
-    expect(runnable.map((s) => s.page).sort()).toEqual(['README.md', 'packages/rampart/README.md'])
+    // The README's Fastify and Express set-ups, and the package README's.
+    expect(runnable.map((s) => s.page).sort()).toEqual([
+      'README.md',
+      'README.md',
+      'packages/rampart/README.md',
+    ])
     for (const [i, s] of runnable.entries()) {
       const file = `quickstart-${i}.ts`
       writeFileSync(join(scratch, file), s.code)
