@@ -10,6 +10,7 @@ import { createRedactor, type Redactor } from '../logging/redact.js'
 import { createMetrics, type RampartMetrics } from '../metrics/registry.js'
 import { MAX_JSON_DEPTH } from '../security/json-depth.js'
 import { type RampartLimits, resolveLimits } from '../security/limits.js'
+import { SecurityEventReporter } from '../security/reporter.js'
 import { Lifecycle } from './lifecycle.js'
 
 /**
@@ -36,6 +37,8 @@ export interface Rampart {
   readonly errors: ErrorReporter
   /** HMAC-SHA256 of a value keyed with the secret key, 8 hex characters. */
   readonly fingerprint: (value: string) => string
+  /** Security events (`security.<kind>` lines, `rampart_security_events_total`): one per core. */
+  readonly securityEvents: SecurityEventReporter
   /** Registers a resource to close at shutdown (closed in reverse order of registration). */
   onClose(name: string, close: () => Promise<void> | void): void
   /** Closes every registered resource once, then flushes the logger. */
@@ -83,6 +86,7 @@ export function createRampart(
     limits: resolveLimits(config, MAX_JSON_DEPTH),
     errors: createReporterSlot(),
     fingerprint,
+    securityEvents: new SecurityEventReporter(metrics, logger),
     onClose: (name, close) => lifecycle.onClose(name, close),
     async close() {
       await lifecycle.close((name, err) =>

@@ -1,3 +1,4 @@
+import { pathOf } from '../pipeline/exchange.js'
 import { defaultDetail, htmlPage } from './html-page.js'
 import type { HttpError } from './http-error.js'
 import { prefersHtml } from './negotiate.js'
@@ -52,8 +53,7 @@ const VARY = 'Accept'
  */
 export function problemInstance(path: string | undefined, requestId: string): string {
   if (path === undefined || !path.startsWith('/')) return `urn:rampart:request:${requestId}`
-  const q = path.indexOf('?')
-  const bare = q === -1 ? path : path.slice(0, q)
+  const bare = pathOf(path)
   // A malformed escape (`/%ZZ`) is what the router refused: it is not repeated back.
   if (/%(?![0-9A-Fa-f]{2})/.test(bare)) return `urn:rampart:request:${requestId}`
   let out = ''

@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { RequestContext } from '../context/context.js'
 import type { RouteConfig } from './route-config.js'
 
@@ -19,6 +19,11 @@ export abstract class Exchange {
   /** The request target as received, query string included. */
   abstract readonly url: string
   abstract readonly headers: IncomingHttpHeaders
+  /**
+   * Node's request message: its socket address (the client IP before `TRUSTED_PROXIES`) and the
+   * body stream as the HTTP parser delivers it (the upload limit watches it whoever reads it).
+   */
+  abstract readonly incoming: IncomingMessage
   /** Request id, principal, trace ids and client address; entered as the async context. */
   abstract readonly context: RequestContext
   /** The route template (`/orders/:id`), or `unmatched` when no route matched. */
@@ -46,8 +51,9 @@ export abstract class Exchange {
   /** The audit row `attempted` was written: a failed answer adds an `outcome: failed` row. */
   auditRecorded = false
   /** The server span of this request, when tracing is on. */
-  span: { finish(status: number, user?: string): void; abort(): void; recordError(e: unknown): void } | undefined =
-    undefined
+  span:
+    | { finish(status: number, user?: string): void; abort(): void; recordError(e: unknown): void }
+    | undefined = undefined
   /** Why a multipart upload was refused while streaming (answered instead of the reader's error). */
   uploadRefusal: Error | undefined = undefined
 

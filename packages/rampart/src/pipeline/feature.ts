@@ -9,6 +9,8 @@ export interface RouteSpec {
   /** Its template (`/orders/:id`). */
   readonly url: string
   readonly config: RouteConfig
+  /** The route's own body limit in bytes, when it sets one (else `MAX_BODY_KB` applies). */
+  readonly bodyLimit?: number | undefined
 }
 
 /** A refusal (an `HttpError` to answer with) or `undefined` to go on. */
@@ -58,6 +60,11 @@ export interface Feature {
   start?(ex: Exchange): void
   /** Before routing-dependent work and before the body is read; may refuse. */
   guard?(ex: Exchange): Verdict
+  /**
+   * Last thing before the headers go out on EVERY answer (routed, not found, served), after the
+   * app's own hooks and before the route's `beforeSend` hooks.
+   */
+  beforeSend?(ex: Exchange): void
   /** Per-route work, decided once when the route is registered. */
   forRoute?(route: RouteSpec): RouteHooks | undefined
   /** An error reached the error handler (before it is rendered). */

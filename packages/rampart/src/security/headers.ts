@@ -1,5 +1,6 @@
 import helmet, { type HelmetOptions } from 'helmet'
 import { ERROR_PAGE_STYLE_HASH } from '../errors/html-page.js'
+import { isJsonMediaType, mediaType } from './media-type.js'
 
 /**
  * The Content-Security-Policy every response carries. No inline script anywhere; the only
@@ -167,8 +168,5 @@ export function isJsonContentType(contentType: unknown): boolean {
 }
 
 function jsonMediaType(contentType: unknown): boolean {
-  if (typeof contentType !== 'string') return false
-  const end = contentType.indexOf(';')
-  const type = (end === -1 ? contentType : contentType.slice(0, end)).trim().toLowerCase()
-  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+  return typeof contentType === 'string' && isJsonMediaType(mediaType(contentType))
 }

@@ -1,3 +1,5 @@
+import { pathOf } from '../pipeline/exchange.js'
+
 /** Kinds of `rampart_security_events_total{kind}`; the log event is `security.<kind>`. */
 export type SecurityEventKind =
   | 'unauthorized'
@@ -21,8 +23,7 @@ export function securityEventOf(status: number, sensitive: boolean): SecurityEve
 
 /** Prefix match on whole segments: `/login` covers `/login` and `/login/2fa`, not `/loginx`. */
 export function isSensitivePath(path: string, prefixes: readonly string[]): boolean {
-  const q = path.indexOf('?')
-  const p = q === -1 ? path : path.slice(0, q)
+  const p = pathOf(path)
   for (const prefix of prefixes) {
     if (p === prefix || p.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`)) return true
   }
