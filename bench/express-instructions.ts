@@ -28,7 +28,13 @@ export default async () => {
     const counts: number[] = []
     let errors = 0
     for (let round = 0; round < rounds; round++) {
-      const r = await countInstructions({ server: v.server, env: v.env, warmup, requests, path: '/items/1' })
+      const r = await countInstructions({
+        server: v.server,
+        env: v.env,
+        warmup,
+        requests,
+        path: '/items/1',
+      })
       counts.push(r.perRequest)
       errors += r.errors + r.non2xx
       process.stderr.write(

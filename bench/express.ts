@@ -9,7 +9,7 @@ export default () =>
   runHttpSuite({
     name: 'Rampart defaults vs bare Express',
     description:
-      'Bare Express 5 (`x-powered-by` off); Express 5 + `rampart(app)` with its defaults and tracing off (request id, async context, one JSON access line per request to a file, RED metrics, security headers, CSRF check on unsafe methods, body limits, in-memory rate limiting with a limit no run reaches: the route is `rp.route({ rateLimit: \'read\' })`).',
+      "Bare Express 5 (`x-powered-by` off); Express 5 + `rampart(app)` with its defaults and tracing off (request id, async context, one JSON access line per request to a file, RED metrics, security headers, CSRF check on unsafe methods, body limits, in-memory rate limiting with a limit no run reaches: the route is `rp.route({ rateLimit: 'read' })`).",
     baseline: 'express bare',
     variants: [
       { name: 'express bare', server: 'express-bare.ts' },

@@ -106,7 +106,10 @@ describe('rampart/express', () => {
       await metricValue(url, 'http_requests_total{method="GET",route="/items/:id",status="200"}'),
     ).toBe(3)
     expect(
-      await metricValue(url, 'http_requests_total{method="GET",route="/api/things/:thing",status="200"}'),
+      await metricValue(
+        url,
+        'http_requests_total{method="GET",route="/api/things/:thing",status="200"}',
+      ),
     ).toBe(1)
     expect(
       await metricValue(url, 'http_requests_total{method="GET",route="unmatched",status="404"}'),
@@ -114,7 +117,7 @@ describe('rampart/express', () => {
   })
 
   it('answers errors as negotiated problems, never with a stack trace', async () => {
-    const b = await build({ nodeEnv: 'production', console: { enabled: false } } as never)
+    const b = await build({ nodeEnv: 'production', console: false })
     b.app.get('/forbidden', () => {
       throw new HttpError(403, { detail: 'Only the owner may do this.' })
     })
@@ -148,7 +151,7 @@ describe('rampart/express', () => {
   })
 
   it('parses JSON and forms itself: 400 malformed, 400 too deep, 413 over MAX_BODY_KB', async () => {
-    const b = await build({ maxBodyKb: 1 } as never)
+    const b = await build({ maxBodyKb: 1 })
     b.app.post('/echo', (req, res) => {
       res.json({ body: req.body as unknown })
     })
@@ -178,7 +181,7 @@ describe('rampart/express', () => {
   })
 
   it('runs the route hooks where rp.route() stands: the rate limit sees the user bound before it', async () => {
-    const b = await build({ rateLimit: { policies: { tight: { perMinute: 2 } } } } as never)
+    const b = await build({ rateLimit: { policies: { tight: { perMinute: 2 } } } })
     const auth = (req: express.Request, _res: express.Response, next: express.NextFunction) => {
       bindUser(String(req.headers['x-user'] ?? 'anon'))
       next()
@@ -201,7 +204,9 @@ describe('rampart/express', () => {
   })
 
   it('refuses a cross-site post and checks session-bound tokens; csrf: false opts a route out', async () => {
-    const b = await build({ csrf: { sessionCookie: 'sid' } } as never)
+    const b = await build({ csrf: { sessionCookie: 'sid' } })
+    // App-wide middleware (authentication, logging) answers nothing: unrouted stays a 404.
+    b.app.use((_req, _res, next) => next())
     b.app.get('/token', (req, res) => {
       res.json({ token: req.csrfToken() })
     })
@@ -211,6 +216,12 @@ describe('rampart/express', () => {
     b.app.post('/hook', b.rp.route({ csrf: false }), (_req, res) => {
       res.json({ ok: true })
     })
+    // A router's routes are not seen registered: checked with the defaults (fails closed).
+    const router = express.Router()
+    router.post('/pay', (_req, res) => {
+      res.json({ ok: true })
+    })
+    b.app.use('/api', router)
     const url = await listen(b)
     const cookie = 'sid=abc123'
     const cross = await fetch(`${url}/transfer`, {
@@ -245,6 +256,11 @@ describe('rampart/express', () => {
       headers: { cookie, 'sec-fetch-site': 'cross-site' },
     })
     expect(nowhere.status).toBe(404)
+    const routed = await fetch(`${url}/api/pay`, {
+      method: 'POST',
+      headers: { cookie, 'sec-fetch-site': 'cross-site' },
+    })
+    expect(routed.status).toBe(403)
   })
 
   it('sets the security headers on every answer, the document ones on pages', async () => {

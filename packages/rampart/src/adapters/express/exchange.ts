@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Request, Response } from 'express'
 import type { RequestContext } from '../../context/context.js'
 import { Exchange, type HeaderBlock } from '../../pipeline/exchange.js'
@@ -8,6 +8,7 @@ import type { RouteHooks } from '../../pipeline/feature.js'
 export interface CompiledHooks {
   readonly beforeBody: ReadonlyArray<NonNullable<RouteHooks['beforeBody']>>
   readonly body: ReadonlyArray<NonNullable<RouteHooks['body']>>
+  readonly beforeValidation: ReadonlyArray<NonNullable<RouteHooks['beforeValidation']>>
   readonly beforeHandler: ReadonlyArray<NonNullable<RouteHooks['beforeHandler']>>
   readonly beforeSend: ReadonlyArray<NonNullable<RouteHooks['beforeSend']>>
   readonly after: ReadonlyArray<NonNullable<RouteHooks['after']>>
@@ -22,6 +23,7 @@ export class ExpressExchange extends Exchange {
   /** The target as received (Express rewrites `req.url` inside mounted routers). */
   readonly url: string
   readonly headers: IncomingHttpHeaders
+  readonly incoming: IncomingMessage
   /** `performance.now()` when the middleware first saw the request. */
   readonly startedAt: number
   /** The hooks of the route that matched (run at the route and just before the headers go out). */
@@ -39,7 +41,12 @@ export class ExpressExchange extends Exchange {
     this.method = req.method
     this.url = req.url
     this.headers = req.headers
+    this.incoming = req
     this.startedAt = startedAt
+  }
+
+  get httpVersion(): string {
+    return this.req.httpVersion
   }
 
   params(): Readonly<Record<string, string | undefined>> {

@@ -4,7 +4,7 @@ import type { RampartOptions } from '../../config/options.js'
 import { createRampart, type Rampart } from '../../core/rampart.js'
 import type { RouteConfig } from '../../pipeline/route-config.js'
 import { ExpressPipeline, type RouteMiddleware } from './pipeline.js'
-import { serveOn, type ShutdownOptions } from './server.js'
+import { type ShutdownOptions, serveOn } from './server.js'
 // Every augmentation a user touches must be reachable from the entry's .d.ts.
 import './types.js'
 

@@ -1,36 +1,21 @@
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express'
-import { isInternalPath } from '../../config/defaults.js'
-import { createContext, runWithContext } from '../../context/context.js'
-import { requestIdFrom } from '../../context/request-id.js'
+import { runWithContext } from '../../context/context.js'
+import { contextFor } from '../../context/feature.js'
+import { buildFeatures, type CoreFeatures } from '../../core/features.js'
+import type { Rampart } from '../../core/rampart.js'
+import type { CsrfFeature } from '../../csrf/feature.js'
+import { errorAnswer } from '../../errors/answer.js'
 import { HttpError } from '../../errors/http-error.js'
-import { pathOf } from '../../pipeline/exchange.js'
-import type {
-  Feature,
-  RouteSpec,
-  ServedAnswer,
-  ServedRoute,
-  Verdict,
-} from '../../pipeline/feature.js'
-import type { RouteConfig } from '../../pipeline/route-config.js'
+import { isInternalRequest } from '../../pipeline/exchange.js'
+import type { RouteSpec, ServedAnswer, ServedRoute, Verdict } from '../../pipeline/feature.js'
+import type { Pipeline } from '../../pipeline/pipeline.js'
+import { createRawAnswers, type RawAnswers } from '../../pipeline/raw-answers.js'
+import { INTERNAL_ROUTE_CONFIG, type RouteConfig } from '../../pipeline/route-config.js'
+import { isJsonMediaType, mediaType } from '../../security/media-type.js'
+import type { SloConfig } from '../../slo/options.js'
 import { type CompiledHooks, ExpressExchange } from './exchange.js'
-
-/** What the adapter needs besides the features: how an error becomes an answer. */
-export interface ErrorAnswer {
-  readonly status: number
-  readonly headers: Readonly<Record<string, string>>
-  readonly contentType: string
-  readonly body: string
-}
-
-export interface PipelineSeams {
-  readonly features: readonly Feature[]
-  /** Renders (and logs) an error as this exchange's answer. */
-  answerError(ex: ExpressExchange, error: unknown): ErrorAnswer
-  /** Reports a failure after the headers went out (logged, counted as a 500 when it closes). */
-  failedAfterHeaders(ex: ExpressExchange, error: unknown): void
-}
 
 type Held = Request & { rampart?: ExpressExchange }
 type Hook<K extends keyof CompiledHooks> = CompiledHooks[K][number]
@@ -51,88 +36,67 @@ interface SeenRoute {
 const NO_HOOKS: CompiledHooks = Object.freeze({
   beforeBody: [],
   body: [],
+  beforeValidation: [],
   beforeHandler: [],
   beforeSend: [],
   after: [],
 })
 
-const HTTP_METHODS = [
-  'get',
-  'post',
-  'put',
-  'patch',
-  'delete',
-  'options',
-  'head',
-  'all',
-] as const
+const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete', 'options', 'head', 'all'] as const
 
 /** Methods whose body Rampart never reads. */
 const BODYLESS = new Set(['GET', 'HEAD'])
 
-function mediaTypeOf(contentType: string | undefined): string {
-  return (contentType?.split(';', 1)[0] ?? '').trim().toLowerCase()
-}
-
-function run<T>(fns: ReadonlyArray<(ex: ExpressExchange) => T>, ex: ExpressExchange): void {
-  for (let i = 0; i < fns.length; i++) (fns[i] as (ex: ExpressExchange) => T)(ex)
-}
-
 /**
- * Translates the features onto Express: one app-wide middleware (context, start, guards, the
- * features' own routes), a hook prepended to each route seen at registration (body parsing and
- * the per-route hooks), the response-side hooks (a `writeHead` on the app's response prototype,
- * one `close` listener per response), the not-found and error middleware.
+ * Translates the features onto Express: one app-wide middleware (exchange, context, `start`,
+ * the guards, the features' own routes), a hook placed among each route's handlers when the
+ * route is registered (the route hooks and body parsing), the response-side hooks (`writeHead`
+ * on the app's response prototype, one `close` listener per response), the not-found and error
+ * middleware. Every decision is the features'.
  */
 export class ExpressPipeline {
-  readonly #seams: PipelineSeams
-  readonly #starts: Array<NonNullable<Feature['start']>> = []
-  readonly #guards: Array<NonNullable<Feature['guard']>> = []
-  readonly #fails: Array<NonNullable<Feature['failed']>> = []
-  readonly #ends: Array<NonNullable<Feature['end']>> = []
-  readonly #aborts: Array<NonNullable<Feature['abort']>> = []
-  readonly #served: ServedRoute[] = []
+  readonly #core: Rampart
+  readonly #pipeline: Pipeline
+  readonly #csrf: CsrfFeature | undefined
   readonly #seen: SeenRoute[] = []
-  /** Hooks for answers no seen route gave (404s, routes in routers Rampart did not see). */
-  readonly #fallback: CompiledHooks
-  readonly #bodyBytes: number
   #app: Express | undefined
+  /** Answers written outside Express (parser errors, requests arriving while closing). */
+  readonly rawAnswers: RawAnswers
 
-  constructor(seams: PipelineSeams, bodyBytes: number) {
-    this.#seams = seams
-    this.#bodyBytes = bodyBytes
-    for (const f of seams.features) {
-      if (f.start) this.#starts.push(f.start.bind(f))
-      if (f.guard) this.#guards.push(f.guard.bind(f))
-      if (f.failed) this.#fails.push(f.failed.bind(f))
-      if (f.end) this.#ends.push(f.end.bind(f))
-      if (f.abort) this.#aborts.push(f.abort.bind(f))
-      if (f.routes) this.#served.push(...f.routes)
-    }
-    this.#fallback = this.#compile({ methods: [], url: 'unmatched', config: {} })
+  private constructor(core: Rampart, features: CoreFeatures) {
+    this.#core = core
+    this.#pipeline = features.pipeline
+    this.#csrf = features.csrf
+    this.rawAnswers = createRawAnswers(core, features.red)
   }
 
-  /** Every route seen so far (what `Feature.ready` checks, e.g. the SLO routes). */
-  routes(): RouteSpec[] {
-    return this.#seen.map((s) => s.spec)
+  static async create(
+    core: Rampart,
+    options: { slo?: SloConfig | undefined },
+  ): Promise<ExpressPipeline> {
+    return new ExpressPipeline(core, await buildFeatures(core, options))
   }
 
+  /** Every feature's `ready` (audit database, SLO routes), over the routes seen so far. */
+  ready(): Promise<void> {
+    return this.#pipeline.ready()
+  }
+
+  /** Records a registered route; its hooks, one array per point (empty ones cost nothing). */
   #compile(spec: RouteSpec): CompiledHooks {
     const hooks = {
       beforeBody: [] as Array<Hook<'beforeBody'>>,
       body: [] as Array<Hook<'body'>>,
+      beforeValidation: [] as Array<Hook<'beforeValidation'>>,
       beforeHandler: [] as Array<Hook<'beforeHandler'>>,
       beforeSend: [] as Array<Hook<'beforeSend'>>,
       after: [] as Array<Hook<'after'>>,
     }
-    for (const f of this.#seams.features) {
-      const own = f.forRoute?.(spec)
-      if (own === undefined) continue
+    for (const own of this.#pipeline.route(spec))
       for (const k of Object.keys(hooks) as Array<keyof typeof hooks>) {
         const fn = own[k]
         if (fn !== undefined) (hooks[k] as unknown[]).push(fn.bind(own))
       }
-    }
     return hooks
   }
 
@@ -143,11 +107,11 @@ export class ExpressPipeline {
   install(app: Express): void {
     this.#app = app
     app.disable('x-powered-by')
-    // Just before the headers go out (Node calls `writeHead` for implicit headers too): one
-    // prototype layer for the app's responses instead of a wrapper per response.
     const pipeline = this
+    // Just before the headers go out (Node calls `writeHead` for implicit headers too): one
+    // prototype layer under the app's responses instead of a wrapper per response.
     const proto = Object.getPrototypeOf(app.response) as Response
-    const writeHead = proto.writeHead
+    const writeHead = proto.writeHead as (...args: unknown[]) => Response
     Object.setPrototypeOf(
       app.response,
       Object.create(proto, {
@@ -155,18 +119,22 @@ export class ExpressPipeline {
           value: function rampartWriteHead(this: Response, ...args: unknown[]) {
             const ex = (this.req as Held | undefined)?.rampart
             if (ex !== undefined && !ex.sent) pipeline.#beforeSend(ex)
-            return (writeHead as (...a: unknown[]) => Response).apply(this, args)
+            return writeHead.apply(this, args)
           },
         },
       }),
     )
-    app.request.csrfToken = function unavailable(): string {
-      throw new Error('CSRF tokens are not available: the CSRF protection is off')
+    const csrf = this.#csrf
+    app.request.csrfToken = function csrfToken(this: Held, sessionId?: string): string {
+      if (csrf === undefined) throw new Error('the CSRF protection is off: no tokens to issue')
+      const ex = this.rampart
+      if (ex === undefined) throw new Error('csrfToken() needs Rampart’s middleware to run first')
+      return csrf.csrfToken(ex, sessionId)
     }
     const route = app.route
     app.route = function rampartRoute(this: Express, path: string) {
       const created = route.call(this, path)
-      pipeline.#watch(created, path, this)
+      pipeline.#watch(created as unknown as Record<string, unknown>, path, this)
       return created
     } as typeof app.route
     app.use(this.middleware)
@@ -174,39 +142,35 @@ export class ExpressPipeline {
 
   #beforeSend(ex: ExpressExchange): void {
     ex.sent = true
-    const hooks = ex.hooks ?? this.#fallback
     try {
-      run(hooks.beforeSend, ex)
+      this.#pipeline.beforeSend(ex)
+      const hooks = ex.hooks
+      if (hooks !== undefined) for (const hook of hooks.beforeSend) hook(ex)
     } catch (err) {
-      // Never fail an answer on its way out.
-      this.#seams.failedAfterHeaders(ex, err)
+      // An answer on its way out is never failed by a hook.
+      this.#core.logger.error({
+        event: 'request.hook_failed',
+        request_id: ex.context.requestId,
+        err,
+      })
     }
   }
 
-  /** Wraps the route's method functions so their handlers are seen, with the config among them. */
+  /** Wraps the route's method functions so their handlers, and the config among them, are seen. */
   #watch(route: Record<string, unknown>, path: string, app: Express): void {
     const stack = (app.router as unknown as { stack: Array<{ route?: unknown }> }).stack
     const layer = stack.findLast((l) => l.route === route) as SeenRoute['layer'] | undefined
+    if (layer === undefined) return
     for (const method of HTTP_METHODS) {
-      const add = route[method] as ((...handlers: unknown[]) => unknown) | undefined
-      if (add === undefined) continue
+      const add = route[method] as (...handlers: unknown[]) => unknown
       route[method] = (...handlers: unknown[]) => {
-        const flat = handlers.flat(Infinity)
-        const tagged = flat.findIndex((h) => isRouteMiddleware(h))
+        const flat = handlers.flat(Number.POSITIVE_INFINITY)
+        const tagged = flat.findIndex(isRouteMiddleware)
         const config = tagged === -1 ? {} : (flat[tagged] as RouteMiddleware).rampartRoute
         const methods =
-          method === 'all'
-            ? ['*']
-            : method === 'get'
-              ? ['GET', 'HEAD']
-              : [method.toUpperCase()]
-        const spec: RouteSpec = { methods, url: typeof path === 'string' ? path : String(path), config }
-        const hooks = this.#compile(spec)
-        const seen: SeenRoute = {
-          spec,
-          hooks,
-          layer: layer ?? { match: () => false },
-        }
+          method === 'all' ? ['*'] : method === 'get' ? ['GET', 'HEAD'] : [method.toUpperCase()]
+        const spec: RouteSpec = { methods, url: String(path), config }
+        const seen: SeenRoute = { spec, hooks: this.#compile(spec), layer }
         this.#seen.push(seen)
         // The hook runs where `rp.route()` stands among the handlers (after the route's own
         // authentication middleware placed before it), or first when the route has none.
@@ -218,11 +182,9 @@ export class ExpressPipeline {
     }
   }
 
-  /** The route (and its hooks) Express will route this request to, when Rampart saw it. */
+  /** The route Express will most likely route this request to, when Rampart saw it registered. */
   #match(path: string, method: string): SeenRoute | undefined {
-    const seen = this.#seen
-    for (let i = 0; i < seen.length; i++) {
-      const s = seen[i] as SeenRoute
+    for (const s of this.#seen) {
       const methods = s.spec.methods
       if (methods[0] !== '*' && !methods.includes(method)) continue
       if (s.layer.match(path) !== false) return s
@@ -230,60 +192,78 @@ export class ExpressPipeline {
     return undefined
   }
 
-  /** True when some middleware other than Rampart's (a mounted router) may answer `path`. */
+  /**
+   * True when something other than the routes Rampart saw may still answer `path`: a router or
+   * app mounted on the app, or middleware mounted on a path (`app.use('/hooks', fn)`). App-wide
+   * middleware (authentication, logging) answers nothing by itself, so with none of those an
+   * unrouted request is a 404, not a CSRF refusal.
+   */
   #mayBeRouted(path: string): boolean {
-    const app = this.#app
-    if (app === undefined) return true
-    const stack = (app.router as unknown as { stack: Array<{ route?: unknown; handle: unknown; match(p: string): unknown }> }).stack
+    const stack = (this.#app?.router as unknown as { stack: Layer[] } | undefined)?.stack ?? []
     for (const layer of stack) {
       if (layer.route !== undefined || layer.handle === this.middleware) continue
-      if (layer.handle === this.notFound || layer.handle === this.errorHandler) continue
-      if (layer.match(path) !== false) return true
+      if (layer.handle === this.notFound) return false
+      const router = typeof (layer.handle as { stack?: unknown }).stack === 'object'
+      const mounted = (layer.handle as { name?: string }).name === 'mounted_app'
+      if ((layer.slash && !router && !mounted) || layer.match(path) === false) continue
+      return true
     }
     return false
   }
 
-  /** The app-wide middleware: the exchange, its context, `start`, the guards, served routes. */
+  /** The app-wide middleware: the exchange and its context, `start`, the guards, served routes. */
   readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const held = req as Held
-    if (held.rampart !== undefined) return next()
-    const startedAt = performance.now()
-    const ctx = createContext(requestIdFrom(req.headers['x-request-id']), req.socket.remoteAddress)
-    const ex = new ExpressExchange(req, res, ctx, startedAt)
-    held.rampart = ex
-    const path = ex.path
-    const served = this.#servedRoute(path, req.method)
-    const seen = served === undefined ? this.#match(path, req.method) : undefined
-    if (served !== undefined) {
-      ex.route = path
-      ex.matched = true
-    } else if (seen !== undefined) {
-      ex.route = seen.spec.url
-      ex.config = seen.spec.config
-      ex.matched = true
-      ex.hooks = seen.hooks
-    } else ex.matched = this.#mayBeRouted(path)
-    ctx.route = ex.route
-    ex.internal = isInternalPath(ex.route === 'unmatched' ? path : ex.route)
-    res.setHeader('x-request-id', ctx.requestId)
-    res.once('close', () => this.#closed(ex))
-    runWithContext(ctx, () => {
-      try {
-        run(this.#starts, ex)
-        for (let i = 0; i < this.#guards.length; i++) {
-          const refused = (this.#guards[i] as (ex: ExpressExchange) => Verdict)(ex)
-          if (refused !== undefined) return next(refused)
-        }
-      } catch (err) {
-        return next(err)
-      }
-      if (served !== undefined) return void this.#serve(ex, served, next)
+    if ((req as Held).rampart !== undefined) {
       next()
+      return
+    }
+    const ex = this.#exchange(req, res)
+    const served = this.#servedRoute(ex.path, ex.method)
+    if (served !== undefined) {
+      ex.route = served.path
+      ex.config = INTERNAL_ROUTE_CONFIG
+      ex.matched = true
+    } else {
+      const seen = this.#match(ex.path, ex.method)
+      if (seen !== undefined) {
+        ex.route = seen.spec.url
+        ex.config = seen.spec.config
+        ex.hooks = seen.hooks
+        ex.matched = true
+      } else ex.matched = this.#mayBeRouted(ex.path)
+    }
+    ex.internal = isInternalRequest(ex.route !== 'unmatched', ex.route, ex.path)
+    runWithContext(ex.context, () => {
+      let refused: Verdict
+      try {
+        this.#pipeline.start(ex)
+        refused = this.#pipeline.guard(ex)
+      } catch (err) {
+        refused = err as Error
+      }
+      if (refused !== undefined) next(refused)
+      else if (served !== undefined) void this.#serve(ex, served, next)
+      else next()
     })
   }
 
-  #servedRoute(path: string, method: string): ServedRoute | undefined {
-    for (const r of this.#served) {
+  /** The request's exchange, kept on `req`, and its end watched (one `close` listener). */
+  #exchange(req: Request, res: Response): ExpressExchange {
+    const ex = new ExpressExchange(
+      req,
+      res,
+      contextFor(req.headers, req.socket.remoteAddress),
+      performance.now(),
+    )
+    ;(req as Held).rampart = ex
+    res.once('close', () => this.#closed(ex))
+    return ex
+  }
+
+  #servedRoute(raw: string, method: string): ServedRoute | undefined {
+    // As a router reads it (`/%68ealthz` is `/healthz`), like Fastify's.
+    const path = raw.includes('%') ? decodedPath(raw) : raw
+    for (const r of this.#pipeline.served) {
       if (r.method !== method && !(r.method === 'GET' && method === 'HEAD')) continue
       if (r.path.endsWith('*') ? path.startsWith(r.path.slice(0, -1)) : path === r.path) return r
     }
@@ -293,111 +273,120 @@ export class ExpressPipeline {
   async #serve(ex: ExpressExchange, route: ServedRoute, next: NextFunction): Promise<void> {
     try {
       const body = route.method === 'POST' ? await this.#readBody(ex, NO_HOOKS) : undefined
-      const out = await route.handle(ex, body)
-      if (out === undefined) return next(new HttpError(404))
-      sendServed(ex, out)
+      const out = await route.handle(ex, body === NOT_READ ? undefined : body)
+      if (out === undefined) next(new HttpError(404))
+      else sendServed(ex, out)
     } catch (err) {
       next(err)
     }
   }
 
-  /** Where the response ended: `end` for an answer, `abort` for a client gone, 500 for a cut-off. */
+  /** The response closed: `end` after an answer, `abort` for a client gone, 500 for a cut-off. */
   #closed(ex: ExpressExchange): void {
     if (ex.finished) return
-    ex.finished = true
-    const res = ex.res
-    // A sub-router's route is only known once Express routed it.
-    if (ex.route === 'unmatched' && ex.req.route !== undefined) {
-      ex.route = ex.req.baseUrl + String((ex.req.route as { path: unknown }).path)
+    const req = ex.req
+    // A route in a router is known only once Express routed the request.
+    if (ex.route === 'unmatched' && req.route !== undefined) {
+      ex.route = req.baseUrl + String((req.route as { path: unknown }).path)
       ex.context.route = ex.route
     }
     const seconds = (performance.now() - ex.startedAt) / 1000
-    const completed = res.writableFinished && !ex.failedAfterHeaders
-    if (!completed && !ex.failedAfterHeaders) {
-      for (const abort of this.#aborts) abort(ex)
+    if (!ex.res.writableFinished || ex.failedAfterHeaders) {
+      this.#pipeline.closed(ex, seconds)
       return
     }
-    const status = completed ? res.statusCode : 500
-    const after = (ex.hooks ?? NO_HOOKS).after
-    for (let i = 0; i < after.length; i++) (after[i] as Hook<'after'>)(ex, status)
-    for (let i = 0; i < this.#ends.length; i++)
-      (this.#ends[i] as NonNullable<Feature['end']>)(ex, status, seconds)
+    const status = ex.res.statusCode
+    this.#pipeline.end(ex, status, seconds)
+    const hooks = ex.hooks
+    if (hooks !== undefined) for (const hook of hooks.after) hook(ex, status)
   }
 
-  /** The hook put among a route's handlers: route hooks before the body, body, before the handler. */
+  /** The hook among a route's handlers: before the body, the body, before the handler. */
   #routeHook(seen: SeenRoute): RequestHandler {
-    const { hooks } = seen
     const pipeline = this
+    const { hooks, spec } = seen
     return function rampartRouteHook(req, _res, next) {
       const ex = (req as Held).rampart
       if (ex === undefined) return next()
-      // What Express routed to wins over what the middleware matched ahead.
+      // What Express routed to wins over what the middleware guessed.
       if (ex.hooks !== hooks) {
         ex.hooks = hooks
-        ex.route = seen.spec.url
-        ex.config = seen.spec.config
-        ex.matched = true
-        ex.context.route = ex.route
+        ex.route = spec.url
+        ex.config = spec.config
+        ex.context.route = spec.url
       }
-      pipeline.#runRoute(ex, hooks).then(
+      let verdict: Verdict | Promise<Verdict>
+      try {
+        verdict = pipeline.#runRoute(ex, hooks)
+      } catch (err) {
+        verdict = err as Error
+      }
+      // Synchronous while no hook waits (a GET with a memory-store rate limit): no extra tick.
+      if (!(verdict instanceof Promise)) return next(verdict)
+      verdict.then(
         (refused) => runWithContext(ex.context, () => next(refused)),
         (err: unknown) => runWithContext(ex.context, () => next(err)),
       )
     }
   }
 
-  async #runRoute(ex: ExpressExchange, hooks: CompiledHooks): Promise<Verdict> {
-    for (const hook of hooks.beforeBody) {
-      const refused = await hook(ex)
-      if (refused !== undefined) return refused
-    }
-    const body = await this.#readBody(ex, hooks)
-    if (body !== NOT_READ) (ex.req as { body?: unknown }).body = body
-    for (const hook of hooks.beforeHandler) {
-      const refused = await hook(ex, body === NOT_READ ? (ex.req as { body?: unknown }).body : body)
-      if (refused !== undefined) return refused
-    }
-    return undefined
+  #runRoute(ex: ExpressExchange, hooks: CompiledHooks): Verdict | Promise<Verdict> {
+    const before = runHooks(hooks.beforeBody, ex, undefined)
+    if (before instanceof Promise) return before.then((r) => r ?? this.#afterBody(ex, hooks))
+    return before ?? this.#afterBody(ex, hooks)
+  }
+
+  #afterBody(ex: ExpressExchange, hooks: CompiledHooks): Verdict | Promise<Verdict> {
+    const req = ex.req as { body?: unknown }
+    const read = this.#readBody(ex, hooks)
+    if (read === NOT_READ) return this.#beforeHandler(ex, hooks, req.body)
+    return read.then((body) => {
+      req.body = body
+      return this.#beforeHandler(ex, hooks, body)
+    })
+  }
+
+  /** Express validates nothing itself: `beforeValidation` and `beforeHandler` run in a row. */
+  #beforeHandler(
+    ex: ExpressExchange,
+    hooks: CompiledHooks,
+    body: unknown,
+  ): Verdict | Promise<Verdict> {
+    const first = runHooks(hooks.beforeValidation, ex, body)
+    if (first instanceof Promise)
+      return first.then((r) => r ?? runHooks(hooks.beforeHandler, ex, body))
+    return first ?? runHooks(hooks.beforeHandler, ex, body)
   }
 
   /**
-   * Parses a JSON or urlencoded body into a value (limits: `MAX_BODY_KB` → 413, the body hooks'
-   * guards → their refusal, malformed → 400); other bodies (multipart) are left to the handler.
+   * A JSON or urlencoded body, parsed (over `MAX_BODY_KB` → 413, refused by the body hooks'
+   * guards → their error, malformed → 400); any other body (multipart) is left to the handler.
    */
-  async #readBody(ex: ExpressExchange, hooks: CompiledHooks): Promise<unknown> {
-    const req = ex.req
+  #readBody(ex: ExpressExchange, hooks: CompiledHooks): typeof NOT_READ | Promise<unknown> {
     if (BODYLESS.has(ex.method)) return NOT_READ
-    const type = mediaTypeOf(req.headers['content-type'])
-    const json = type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+    const headers = ex.headers
+    const type = mediaType(headers['content-type'])
+    const json = isJsonMediaType(type)
     if (!json && type !== 'application/x-www-form-urlencoded') return NOT_READ
-    const declared = req.headers['content-length']
-    if (declared === undefined && req.headers['transfer-encoding'] === undefined) return NOT_READ
-    const limit = this.#bodyBytes
-    if (Number(declared) > limit) {
-      // Refused unread: the connection is not kept for the rest of it.
-      ex.res.setHeader('connection', 'close')
-      throw tooLarge()
-    }
-    let stream: Readable = req
+    if (headers['content-length'] === undefined && headers['transfer-encoding'] === undefined)
+      return NOT_READ
+    const limit = this.#core.limits.bodyBytes
+    // Declared over the limit: refused unread (and so before `100 Continue`).
+    if (Number(headers['content-length']) > limit) throw tooLarge(ex)
+    let stream: Readable = ex.req
     for (const wrap of hooks.body) stream = wrap(ex, stream)
-    const text = await readText(req, stream, limit, ex)
-    if (json) {
+    return readText(ex, stream, limit).then((text) => {
+      if (!json) return parseForm(text)
       if (text.length === 0)
         throw new HttpError(400, {
           detail: 'The Content-Type is application/json but the body is empty.',
         })
       try {
-        return JSON.parse(text) as unknown
+        return parseJson(text)
       } catch (err) {
         throw new HttpError(400, { detail: 'The request body is not valid JSON.', cause: err })
       }
-    }
-    const form: Record<string, string | string[]> = Object.create(null)
-    for (const [k, v] of new URLSearchParams(text)) {
-      const had = form[k]
-      form[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v]
-    }
-    return form
+    })
   }
 
   /** `rp.notFound`: what no route answered is a 404 problem (or page). */
@@ -406,82 +395,138 @@ export class ExpressPipeline {
   }
 
   /** `rp.errorHandler`: every error becomes a negotiated answer; never a stack trace. */
-  readonly errorHandler = (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    let ex = (req as Held).rampart
-    if (ex === undefined) {
-      // A request that skipped the middleware (mounted before it): give it an exchange now.
-      this.middleware(req, res, () => undefined)
-      ex = (req as Held).rampart as ExpressExchange
-    }
-    if (res.headersSent) {
-      // Too late for an error answer: cut the response off, counted as a 500 when it closes.
-      ex.failedAfterHeaders = true
-      this.#seams.failedAfterHeaders(ex, err)
+  readonly errorHandler = (
+    err: unknown,
+    req: Request,
+    res: Response,
+    _next: NextFunction,
+  ): void => {
+    // A request Rampart's middleware never saw (a mounted app's) still gets a Rampart answer.
+    const ex = (req as Held).rampart ?? this.#exchange(req, res)
+    const out = errorAnswer(this.#core, ex, err)
+    this.#pipeline.failed(ex, err, out?.status ?? 500)
+    // Too late for an error answer: cut the response off (counted as a 500 when it closes).
+    if (out === undefined) {
       res.destroy()
       return
     }
-    const out = this.#seams.answerError(ex, err)
-    for (let i = 0; i < this.#fails.length; i++)
-      (this.#fails[i] as NonNullable<Feature['failed']>)(ex, err, out.status)
-    // The error answer replaces whatever the handler had set for its own answer.
-    for (const name of ['content-type', 'content-length', 'content-disposition', 'etag', 'last-modified'])
-      res.removeHeader(name)
+    // The error answer replaces whatever the handler had set for its own.
+    for (const name of STALE) res.removeHeader(name)
     res.statusCode = out.status
     ex.setHeaders(out.headers)
     res.setHeader('content-type', out.contentType)
     res.setHeader('content-length', Buffer.byteLength(out.body))
-    res.end(req.method === 'HEAD' ? undefined : out.body)
+    res.end(ex.method === 'HEAD' ? undefined : out.body)
   }
 }
 
+type Layer = { route?: unknown; handle: unknown; slash: boolean; match(path: string): unknown }
+/** Headers of a handler's own answer that an error answer must not keep. */
+const STALE = [
+  'content-type',
+  'content-length',
+  'content-disposition',
+  'content-encoding',
+  'etag',
+  'last-modified',
+]
 const NOT_READ = Symbol('rampart.notRead')
+
+type RouteCheck = (ex: ExpressExchange, body: unknown) => Verdict | Promise<Verdict>
+
+/** Runs the checks in order until one refuses; synchronous until one returns a promise. */
+function runHooks(
+  fns: ReadonlyArray<RouteCheck>,
+  ex: ExpressExchange,
+  body: unknown,
+  from = 0,
+): Verdict | Promise<Verdict> {
+  for (let i = from; i < fns.length; i++) {
+    const verdict = (fns[i] as RouteCheck)(ex, body)
+    if (verdict instanceof Promise) return verdict.then((r) => r ?? runHooks(fns, ex, body, i + 1))
+    if (verdict !== undefined) return verdict
+  }
+  return undefined
+}
 
 function isRouteMiddleware(h: unknown): h is RouteMiddleware {
   return typeof h === 'function' && (h as Partial<RouteMiddleware>).rampartRoute !== undefined
 }
 
-function tooLarge(): HttpError {
+/** 413; the connection is not kept for the rest of the body. */
+function tooLarge(ex: ExpressExchange): HttpError {
+  ex.res.setHeader('connection', 'close')
   return new HttpError(413, { detail: 'The request body is larger than this endpoint accepts.' })
 }
 
-/** Reads `stream` (the request, through the body hooks) as UTF-8, refusing past `limit` bytes. */
-function readText(
-  req: Request,
-  stream: Readable,
-  limit: number,
-  ex: ExpressExchange,
-): Promise<string> {
+function decodedPath(path: string): string {
+  try {
+    return decodeURIComponent(path)
+  } catch {
+    return path
+  }
+}
+
+/**
+ * `JSON.parse` refusing `__proto__` keys, and `constructor` keys holding a `prototype` (what
+ * would pollute prototypes once merged into another object), as Fastify's parser does.
+ */
+function parseJson(text: string): unknown {
+  const suspect = text.includes('__proto__') || text.includes('constructor')
+  return JSON.parse(
+    text,
+    suspect
+      ? (key, value: unknown) => {
+          if (
+            key === '__proto__' ||
+            (key === 'constructor' &&
+              typeof value === 'object' &&
+              value !== null &&
+              Object.hasOwn(value, 'prototype'))
+          )
+            throw new SyntaxError('Object contains forbidden prototype property')
+          return value
+        }
+      : undefined,
+  ) as unknown
+}
+
+/** A urlencoded form as flat fields (a repeated name gives an array), no nesting. */
+function parseForm(text: string): Record<string, string | string[]> {
+  const form: Record<string, string | string[]> = Object.create(null)
+  for (const [k, v] of new URLSearchParams(text)) {
+    const had = form[k]
+    form[k] = had === undefined ? v : Array.isArray(had) ? [...had, v] : [had, v]
+  }
+  return form
+}
+
+/** Reads `stream` (the request through the body hooks) as UTF-8, refusing past `limit` bytes. */
+function readText(ex: ExpressExchange, stream: Readable, limit: number): Promise<string> {
+  const req = ex.req
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
-    const fail = (err: unknown) => {
-      cleanup()
-      req.unpipe?.()
-      reject(err)
+    const done = (err?: unknown) => {
+      stream.off('data', onData)
+      stream.off('end', done)
+      stream.off('error', done)
+      req.off('aborted', onAborted)
+      if (err === undefined) resolve(Buffer.concat(chunks, size).toString('utf8'))
+      else {
+        req.unpipe()
+        reject(err)
+      }
     }
     const onData = (chunk: Buffer) => {
       size += chunk.length
-      if (size > limit) {
-        ex.res.setHeader('connection', 'close')
-        fail(tooLarge())
-        return
-      }
-      chunks.push(chunk)
+      if (size > limit) done(tooLarge(ex))
+      else chunks.push(chunk)
     }
-    const onEnd = () => {
-      cleanup()
-      resolve(Buffer.concat(chunks, size).toString('utf8'))
-    }
-    const onAborted = () => fail(new HttpError(400, { detail: 'The request body was cut off.' }))
-    const cleanup = () => {
-      stream.off('data', onData)
-      stream.off('end', onEnd)
-      stream.off('error', fail)
-      req.off('aborted', onAborted)
-    }
+    const onAborted = () => done(new HttpError(400, { detail: 'The request body was cut off.' }))
     stream.on('data', onData)
-    stream.once('end', onEnd)
-    stream.once('error', fail)
+    stream.once('end', done)
+    stream.once('error', done)
     req.once('aborted', onAborted)
   })
 }
@@ -496,7 +541,8 @@ function sendServed(ex: ExpressExchange, out: ServedAnswer): void {
   if (typeof body === 'string' || Buffer.isBuffer(body)) payload = body
   else {
     payload = JSON.stringify(body)
-    if (!res.hasHeader('content-type')) res.setHeader('content-type', 'application/json; charset=utf-8')
+    if (!res.hasHeader('content-type'))
+      res.setHeader('content-type', 'application/json; charset=utf-8')
   }
   res.setHeader('content-length', Buffer.byteLength(payload))
   res.end(ex.method === 'HEAD' ? undefined : payload)

@@ -67,8 +67,70 @@ export async function serveOn(
     }
     for (const listener of routed) listener.call(server, req, res)
   })
-  pipeline.shutdown(server, options, () => {
+  drainOnSignal(server, core, options, () => {
     closing = true
   })
   await pipeline.ready()
+}
+
+/**
+ * Graceful shutdown on the signals: `/readyz` answers 503 for `preStopDelayMs` while the app
+ * still serves, then the listener closes and in-flight requests finish (up to the drain
+ * timeout, then their connections are cut), then the core closes and the process exits.
+ */
+function drainOnSignal(
+  server: Server,
+  core: Rampart,
+  options: ShutdownOptions,
+  onClosing: () => void,
+): void {
+  const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[])
+  if (signals === false) return
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000
+  const preStopDelayMs = options.preStopDelayMs ?? core.config.shutdownDelayMs
+  const exit = options.exit ?? true
+  let started = false
+  const shutdown = async (signal: NodeJS.Signals) => {
+    if (started) return
+    started = true
+    const { logger, health } = core
+    logger.info({
+      event: 'service.stopping',
+      signal,
+      shutdown_delay_ms: preStopDelayMs,
+      drain_timeout_ms: drainTimeoutMs,
+    })
+    health.startDraining()
+    if (preStopDelayMs > 0) await new Promise((r) => setTimeout(r, preStopDelayMs))
+    onClosing()
+    logger.info({ event: 'service.draining' }, 'listener closed; finishing in-flight requests')
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    const reaper = setInterval(() => server.closeIdleConnections(), 50)
+    reaper.unref()
+    let timedOut = false
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      closed,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          timedOut = true
+          resolve()
+        }, drainTimeoutMs)
+        timer.unref()
+      }),
+    ])
+    clearTimeout(timer)
+    clearInterval(reaper)
+    if (timedOut) {
+      logger.warn({ event: 'service.drain_timed_out', drain_timeout_ms: drainTimeoutMs })
+      server.closeAllConnections()
+    }
+    for (const s of signals) process.off(s, onSignal)
+    await core.close()
+    if (exit) process.exit(timedOut ? 1 : 0)
+  }
+  const onSignal = (signal: NodeJS.Signals) => void shutdown(signal)
+  server.once('listening', () => {
+    for (const s of signals) process.on(s, onSignal)
+  })
 }

@@ -1,0 +1,93 @@
+// Proves the acceptance line "removing any one feature's adapter wiring makes at least one
+// conformance test fail": for each mutation below, edits the adapter source (one exact,
+// unique text replacement), runs the conformance suite for that adapter, records the failing
+// tests, and restores the file with `git checkout`. Not a test: run it by hand from the
+// worktree root, `node packages/rampart/test/conformance/mutations.mjs [fastify|express] [feature…]`.
+// Prints a markdown table; exits 1 when a mutation made no test fail (or did not apply).
+import { execFileSync, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+
+const FASTIFY = 'packages/rampart/src/adapters/fastify/index.ts'
+const EXPRESS = 'packages/rampart/src/adapters/express/index.ts'
+
+/**
+ * { adapter, feature, file, find, replace }: `find` must occur exactly once in `file`.
+ * Each removes one feature's wiring in the adapter, nothing else.
+ */
+const MUTATIONS = JSON.parse(
+  readFileSync(new URL('./mutations.json', import.meta.url), 'utf8'),
+).map((m) => ({ file: m.adapter === 'express' ? EXPRESS : FASTIFY, ...m }))
+
+const [onlyAdapter, ...onlyFeatures] = process.argv.slice(2)
+const SUITE = [
+  'packages/rampart/test/conformance/conformance.test.ts',
+  'packages/rampart/test/conformance/tracing.test.ts',
+  'packages/rampart/test/conformance/error-tracking.test.ts',
+]
+const OUT = '/tmp/rampart-mutation.json'
+
+function run(adapter) {
+  rmSync(OUT, { force: true })
+  spawnSync(
+    'npx',
+    ['vitest', 'run', ...SUITE, '-t', adapter, '--reporter=json', `--outputFile=${OUT}`],
+    { stdio: 'ignore', timeout: 600_000 },
+  )
+  if (!existsSync(OUT)) return { error: 'the suite did not run', failed: [], passed: 0 }
+  const report = JSON.parse(readFileSync(OUT, 'utf8'))
+  const failed = []
+  let passed = 0
+  for (const file of report.testResults)
+    for (const t of file.assertionResults) {
+      if (t.status === 'failed') failed.push(t.fullName ?? t.title)
+      if (t.status === 'passed') passed++
+    }
+  // A file that fails to load (a syntax error) has no assertion results: count it as failing.
+  for (const file of report.testResults)
+    if (file.status === 'failed' && file.assertionResults.length === 0)
+      failed.push(`${file.name}: ${String(file.message).split('\n')[0]}`)
+  return { failed, passed }
+}
+
+const rows = []
+let bad = 0
+for (const m of MUTATIONS) {
+  if (onlyAdapter && m.adapter !== onlyAdapter) continue
+  if (onlyFeatures.length > 0 && !onlyFeatures.includes(m.feature)) continue
+  if (!existsSync(m.file)) {
+    rows.push([m.adapter, m.feature, `not applied: ${m.file} does not exist`])
+    bad++
+    continue
+  }
+  const text = readFileSync(m.file, 'utf8')
+  const count = text.split(m.find).length - 1
+  if (count !== 1) {
+    rows.push([m.adapter, m.feature, `not applied: the text occurs ${count} times in ${m.file}`])
+    bad++
+    continue
+  }
+  writeFileSync(m.file, text.replace(m.find, m.replace))
+  let result
+  try {
+    result = run(m.adapter)
+  } finally {
+    execFileSync('git', ['checkout', '--', m.file])
+  }
+  if (result.failed.length === 0) bad++
+  const names = result.failed.map((n) =>
+    n.replace(/^.*?(conformance on|tracing on|error tracking) /, '$1 '),
+  )
+  rows.push([
+    m.adapter,
+    m.feature,
+    result.error ??
+      (names.length === 0
+        ? '**NONE FAILED**'
+        : `${names.length} failed: ${names.slice(0, 4).join('; ')}${names.length > 4 ? '; …' : ''}`),
+  ])
+  process.stderr.write(`${m.adapter} ${m.feature}: ${result.failed.length} failed\n`)
+}
+console.log('| adapter | feature wiring removed | failing conformance tests |')
+console.log('|---|---|---|')
+for (const r of rows) console.log(`| ${r.map((c) => c.replaceAll('|', '\\|')).join(' | ')} |`)
+process.exit(bad === 0 ? 0 : 1)
