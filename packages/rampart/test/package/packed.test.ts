@@ -182,6 +182,7 @@ describe('the packed package', () => {
         '--prefer-offline',
         join(scratch, packed.filename),
         'fastify@5',
+        // The docs' Express snippets (docs/express.md) compile against the optional peer.
         'express@5',
         '@types/express@5',
         'typescript@5',
