@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
@@ -9,7 +10,8 @@ import { freePort } from '../../../packages/rampart/test/support/free-port.js'
 
 // The service as `npm run start -w orders` runs it (main.ts, a real process on a real port).
 const MAIN = new URL('../src/main.ts', import.meta.url).pathname
-const TSX = import.meta.resolve('tsx')
+// tsx by absolute path: the process runs in a fresh directory (its own ./data).
+const TSX = createRequire(import.meta.url).resolve('tsx')
 
 interface Service {
   url: string
@@ -116,13 +118,12 @@ async function openForm(service: Service): Promise<{ cookie: string; token: stri
 describe('orders (Express 5 + rampart/express)', () => {
   let svc: Service
   beforeAll(async () => {
+    // An existing DATA_DIR, as a deployment mounts one (NODE_ENV=test writes no secret into it,
+    // and the audit database is not created in a missing directory).
+    const dataDir = mkdtempSync(join(tmpdir(), 'orders-data-'))
+    dirs.push(dataDir)
     // MAX_BODY_KB=1: the 413 needs no megabyte of test data.
-    svc = await start({
-      NODE_ENV: 'test',
-      DATA_DIR: join(tmpdir(), `orders-data-${randomBytes(6).toString('hex')}`),
-      MAX_BODY_KB: '1',
-    })
-    dirs.push(svc.dataDir)
+    svc = await start({ NODE_ENV: 'test', DATA_DIR: dataDir, MAX_BODY_KB: '1' })
   })
 
   it('GET /orders/:id answers 200 JSON for orders 1-3', async () => {
@@ -290,8 +291,20 @@ describe('orders (Express 5 + rampart/express)', () => {
       body: new URLSearchParams({ csrf_token: token, item: 'matcha', qty: '4' }).toString(),
     })
     expect(cross.status).toBe(403)
-    const blocked = logLines(svc).filter((l) => l.event === 'security.csrf_blocked')
-    expect(blocked.length).toBeGreaterThanOrEqual(4)
+    // Each refusal is a security event naming its reason; none of them created an order.
+    const reasonOf = (res: Response) => () =>
+      logLines(svc).find(
+        (l) =>
+          l.event === 'security.csrf_blocked' && l.request_id === res.headers.get('x-request-id'),
+      )?.reason
+    await expect.poll(reasonOf(missing)).toBe('missing')
+    await expect.poll(reasonOf(wrong)).toMatch(/^(malformed|invalid)$/)
+    await expect.poll(reasonOf(foreign)).toBe('invalid')
+    await expect.poll(reasonOf(cross)).toBe('cross_site')
+    // A browser's form post gets a page; a client without Accept gets a problem.
+    for (const res of [missing, wrong, foreign])
+      expect(res.headers.get('content-type')).toMatch(/^text\/html/)
+    expect(cross.headers.get('content-type')).toMatch(/^application\/problem\+json/)
   })
 
   it('a form with a bad quantity is a 422 naming qty (the form sends strings)', async () => {
@@ -313,27 +326,36 @@ describe('orders (Express 5 + rampart/express)', () => {
     expect(await res.json()).toMatchObject({ errors: [{ field: 'qty' }] })
   })
 
-  it('every created order is an audit row (order.create, success)', async () => {
-    const res = await postJson(svc, JSON.stringify({ item: 'hojicha', qty: 7 }))
-    expect(res.status).toBe(201)
-    const requestId = res.headers.get('x-request-id')
-    const db = new Database(join(svc.dataDir, 'audit.db'), { readonly: true })
-    try {
-      const rows = db
-        .prepare(
-          "select action, target, outcome, request_id from event_log where action = 'order.create' order by id",
-        )
-        .all() as { action: string; target: string; outcome: string; request_id: string }[]
-      expect(rows.find((r) => r.request_id === requestId)).toMatchObject({
-        action: 'order.create',
-        target: '/orders',
-        outcome: 'success',
-      })
-      // The JSON order and the form order of the tests above, at least.
-      expect(rows.filter((r) => r.outcome === 'success').length).toBeGreaterThanOrEqual(3)
-    } finally {
-      db.close()
+  it('every order placed is audited: an attempted row, and a failed row when refused', async () => {
+    const auditRows = (requestId: string | null) => {
+      const db = new Database(join(svc.dataDir, 'audit.db'), { readonly: true })
+      try {
+        return db
+          .prepare(
+            'select action, target, outcome, details from event_log where request_id = ? order by id',
+          )
+          .all(requestId) as { action: string; target: string; outcome: string; details: string }[]
+      } finally {
+        db.close()
+      }
     }
+    // Written before the handler runs; a success is an attempted row without a failed row.
+    const ok = await postJson(svc, JSON.stringify({ item: 'hojicha', qty: 7 }))
+    expect(ok.status).toBe(201)
+    expect(auditRows(ok.headers.get('x-request-id'))).toMatchObject([
+      { action: 'order.create', target: '/orders', outcome: 'attempted' },
+    ])
+    // A refused order: the failed row follows the answer, with its status.
+    const bad = await postJson(svc, JSON.stringify({ item: 'hojicha', qty: 0 }))
+    expect(bad.status).toBe(422)
+    await expect
+      .poll(() => auditRows(bad.headers.get('x-request-id')).map((r) => r.outcome))
+      .toEqual(['attempted', 'failed'])
+    const failed = auditRows(bad.headers.get('x-request-id'))[1] as { details: string }
+    expect(JSON.parse(failed.details)).toMatchObject({ status: 422 })
+    // Reads are not audited.
+    const read = await fetch(`${svc.url}/orders/1`)
+    expect(auditRows(read.headers.get('x-request-id'))).toEqual([])
   })
 
   it('/metrics counts the requests by route template', async () => {
