@@ -12,7 +12,7 @@ export default async () => {
     process.stderr.write(`${markdown}\n`)
     return { markdown }
   }
-  const variants = [
+  const variants: Array<{ name: string; server: string; env: Record<string, string> }> = [
     { name: 'express bare', server: 'express-bare.ts', env: {} },
     {
       name: 'express + rampart defaults, route rate limited',

@@ -1,9 +1,6 @@
 import client from 'prom-client'
 import { createMetrics } from 'rampart'
-import {
-  createRedMetrics,
-  recordRequest,
-} from '../packages/rampart/src/adapters/fastify/metrics.js'
+import { createRedMetrics, recordRequest } from '../packages/rampart/src/metrics/red.js'
 import { runHttpSuite } from './lib/http-suite.js'
 
 /** Render time of 10,000 series: Rampart's registry (both formats) against prom-client used directly. */

@@ -4,9 +4,12 @@ import Fastify from 'fastify'
 // named in BENCH_PILLARS (comma-separated; `metrics` for the RED metrics). Issue 2's target
 // ("logging costs at most 10 % of bare throughput") and issue 3's ("metrics ≤ 5 %") are about
 // one pillar each, not the whole plugin.
-import { installMetrics } from '../../packages/rampart/src/adapters/fastify/metrics.js'
-import { installRequestContext } from '../../packages/rampart/src/adapters/fastify/request-context.js'
+import { mountPipeline } from '../../packages/rampart/src/adapters/fastify/translate.js'
+import { requestContextFeature } from '../../packages/rampart/src/context/feature.js'
 import { createRampart } from '../../packages/rampart/src/core/rampart.js'
+import { metricsFeature } from '../../packages/rampart/src/metrics/feature.js'
+import { createRedMetrics } from '../../packages/rampart/src/metrics/red.js'
+import { Pipeline } from '../../packages/rampart/src/pipeline/pipeline.js'
 import { benchLogDestination, jsonRoutes } from './routes.js'
 
 export default async function build() {
@@ -18,8 +21,9 @@ export default async function build() {
     logLevel: 'info',
     logDestination: benchLogDestination('rampart-pillars'),
   })
-  const observers = installRequestContext(app, core)
-  if (pillars.has('metrics')) installMetrics(app, core, observers)
+  const pipeline = new Pipeline([requestContextFeature(core)])
+  if (pillars.has('metrics')) pipeline.add(metricsFeature(core, createRedMetrics(core.metrics)))
+  mountPipeline(app, core, pipeline)
   app.addHook('onClose', () => core.close())
   jsonRoutes(app)
   return app

@@ -1,3 +1,4 @@
+import { pathOf } from '../pipeline/exchange.js'
 import type { RateLimitPolicyOptions } from './options.js'
 
 /** Every default in one place (docs/configuration.md, docs/rate-limiting.md). */
@@ -38,8 +39,7 @@ export const INTERNAL_PATH_PREFIXES = ['/metrics', '/healthz', '/readyz', '/_ram
 
 /** True for `/metrics`, `/healthz`, `/readyz` and anything under `/_rampart`. */
 export function isInternalPath(path: string): boolean {
-  const q = path.indexOf('?')
-  const p = q === -1 ? path : path.slice(0, q)
+  const p = pathOf(path)
   return (
     p === '/metrics' ||
     p === '/healthz' ||

@@ -8,6 +8,7 @@ import { createFingerprint } from '../logging/fingerprint.js'
 import { type AccessLine, createLogging, type Logger } from '../logging/logger.js'
 import { createRedactor, type Redactor } from '../logging/redact.js'
 import { createMetrics, type RampartMetrics } from '../metrics/registry.js'
+import type { RawAnswers } from '../pipeline/raw-answers.js'
 import { MAX_JSON_DEPTH } from '../security/json-depth.js'
 import { type RampartLimits, resolveLimits } from '../security/limits.js'
 import { SecurityEventReporter } from '../security/reporter.js'
@@ -39,6 +40,11 @@ export interface Rampart {
   readonly fingerprint: (value: string) => string
   /** Security events (`security.<kind>` lines, `rampart_security_events_total`): one per core. */
   readonly securityEvents: SecurityEventReporter
+  /**
+   * Answers written outside the framework's request lifecycle (parser and router errors, the
+   * server closing), once the adapter made them (`pipeline/raw-answers.ts`).
+   */
+  rawAnswers?: RawAnswers
   /** Registers a resource to close at shutdown (closed in reverse order of registration). */
   onClose(name: string, close: () => Promise<void> | void): void
   /** Closes every registered resource once, then flushes the logger. */

@@ -45,8 +45,8 @@ export interface CsrfFeature extends Feature {
  * `guard` decides before any body is read whenever it can: the Fetch Metadata / Origin check, a
  * token in `X-CSRF-Token`, and for multipart (streamed by the handler) the `csrf_token` query
  * parameter. Only form and JSON bodies may carry the token in their `csrf_token` field; those
- * are checked in the route's `beforeHandler`, after parsing, which only routes with a non-safe
- * method get (a GET pays for nothing). Any other Content-Type without the header is refused
+ * are checked in the route's `beforeValidation`, after parsing and before a schema could strip
+ * the field, which only routes with a non-safe method get (a GET pays for nothing). Any other Content-Type without the header is refused
  * outright, so the check holds whatever the Content-Type. A route Rampart did not see
  * registered (it has no such hook) cannot have its body read for a token, so a form or JSON
  * post to it without the header is refused rather than let through unchecked.
@@ -85,7 +85,7 @@ export function csrfFeature(core: Rampart): CsrfFeature {
     const failure = tokens.verify(token, session)
     return failure === undefined ? undefined : refuse(ex, failure)
   }
-  const bodyHooks: RouteHooks = { beforeHandler: checkBody }
+  const bodyHooks: RouteHooks = { beforeValidation: checkBody }
 
   let warnedUnchecked = false
   return {

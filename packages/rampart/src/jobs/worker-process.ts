@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { Rampart } from '../core/rampart.js'
+import { pathOf } from '../pipeline/exchange.js'
 import { bearerMatches } from '../security/bearer.js'
 import type { JobWorker } from './queue.js'
 
@@ -49,7 +50,7 @@ export async function serveWorkerProcess(
     timeoutMs: 1500,
   })
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]
+    const path = pathOf(req.url ?? '/')
     const send = (status: number, type: string, body: string) =>
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body)
     const json = (status: number, body: unknown) =>

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import { isInternalPath } from '../config/defaults.js'
 import type { RequestContext } from '../context/context.js'
 import type { RouteConfig } from './route-config.js'
 
@@ -24,6 +25,8 @@ export abstract class Exchange {
    * body stream as the HTTP parser delivers it (the upload limit watches it whoever reads it).
    */
   abstract readonly incoming: IncomingMessage
+  /** `1.1`, `2.0`: the HTTP version of the request (read by tracing only). */
+  abstract readonly httpVersion: string
   /** Request id, principal, trace ids and client address; entered as the async context. */
   abstract readonly context: RequestContext
   /** The route template (`/orders/:id`), or `unmatched` when no route matched. */
@@ -56,6 +59,12 @@ export abstract class Exchange {
     | undefined = undefined
   /** Why a multipart upload was refused while streaming (answered instead of the reader's error). */
   uploadRefusal: Error | undefined = undefined
+  /** What the handler threw, before the error handler turned it into an answer (error tracking). */
+  thrown: unknown = undefined
+  /** The client went away before the answer finished (`abort` ran). */
+  clientGone = false
+  /** This request's failure was reported to error tracking (once per request). */
+  errorReported = false
 
   #path: string | undefined
 
@@ -84,6 +93,16 @@ export abstract class Exchange {
 export type HeaderBlock = Readonly<Record<string, string>>
 
 const NO_ROUTE_CONFIG: RouteConfig = Object.freeze({})
+
+/**
+ * Rampart's own endpoints are logged at debug and neither counted, traced nor rate limited.
+ * Decided on the matched route, not the raw URL (the router decodes `/%5Frampart/…` to
+ * `/_rampart/…`, so the raw URL would let such a request be served by the console yet counted
+ * as traffic); a request no route matched is judged by its path.
+ */
+export function isInternalRequest(matched: boolean, route: string, path: string): boolean {
+  return isInternalPath(matched ? route : path)
+}
 
 /** The path part of a request target: everything before the first `?`. The only copy. */
 export function pathOf(url: string): string {

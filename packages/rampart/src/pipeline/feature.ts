@@ -25,7 +25,16 @@ export interface RouteHooks {
   beforeBody?(ex: Exchange): Verdict | Promise<Verdict>
   /** Wraps the request body stream before the framework parses it (JSON depth, form fields). */
   body?(ex: Exchange, stream: Readable): Readable
-  /** After the body was parsed, before the handler. */
+  /**
+   * After the body was parsed, before it is validated against the route's schema (a check that
+   * must refuse before a schema error is answered: the CSRF body token). First among the
+   * route's own such hooks.
+   */
+  beforeValidation?(ex: Exchange, body: unknown): Verdict | Promise<Verdict>
+  /**
+   * After the body was parsed and validated, last before the handler (after the route's own
+   * hooks of that point, where a service authenticates: the audit row).
+   */
   beforeHandler?(ex: Exchange, body: unknown): Verdict | Promise<Verdict>
   /** Last thing before the headers go out (after the app's own hooks). */
   beforeSend?(ex: Exchange): void
@@ -71,8 +80,8 @@ export interface Feature {
   failed?(ex: Exchange, error: unknown, status: number): void
   /** The answer was sent; `status` is what it counts as, `seconds` from the first byte. */
   end?(ex: Exchange, status: number, seconds: number): void
-  /** The client went away before the answer finished (`end` never runs for it). */
-  abort?(ex: Exchange): void
+  /** The client went away before the answer finished (`end` never runs for it); `seconds` from the first byte. */
+  abort?(ex: Exchange, seconds: number): void
   /** Endpoints this capability serves. */
   readonly routes?: readonly ServedRoute[]
   /** Once the app is ready to listen (open databases, check SLO routes). */

@@ -21,3 +21,9 @@ export interface RouteConfig {
   /** Adjusts the security headers of this route (helmet options merged over Rampart's), or `false` for none. */
   readonly helmet?: false | HelmetOptions
 }
+
+/**
+ * The config of the endpoints Rampart serves itself (`/metrics`, `/healthz`, `/readyz`,
+ * `/_rampart…`): never rate limited, never CSRF-checked. The only copy.
+ */
+export const INTERNAL_ROUTE_CONFIG: RouteConfig = Object.freeze({ rateLimit: false, csrf: false })

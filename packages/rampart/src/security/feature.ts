@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import { isInternalPath } from '../config/defaults.js'
 import type { Rampart } from '../core/rampart.js'
 import { HttpError } from '../errors/http-error.js'
 import type { Exchange } from '../pipeline/exchange.js'
@@ -145,6 +146,8 @@ export function securityFeature(core: Rampart): Feature {
         throw new TypeError(`route ${route.url}: helmet must be false or helmet options`)
       // Computed at registration: a bad option fails at start-up, and requests find it ready.
       headersOf(route.config)
+      // Rampart's own endpoints keep their own caching and bodies.
+      if (isInternalPath(route.url)) return undefined
       const hooks: { body?: RouteHooks['body']; beforeSend?: RouteHooks['beforeSend'] } = {}
       if (!route.methods.every((m) => BODYLESS.has(m)))
         hooks.body = bodyGuard(route.bodyLimit ?? limits.bodyBytes)

@@ -151,6 +151,7 @@ describe('the packed package', () => {
       'dist/index.d.ts',
       'dist/adapters/fastify/index.d.ts',
       'dist/adapters/fastify/types.d.ts',
+      'dist/adapters/express/index.d.ts',
       'dist/otel.js',
       'dist/cli/main.js',
       'bin/rampart.js',

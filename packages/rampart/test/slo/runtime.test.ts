@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { defineConfig } from 'rampart'
 import rampart from 'rampart/fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createRedMetrics, recordRequest } from '../../src/adapters/fastify/metrics.js'
+import { createRedMetrics, recordRequest } from '../../src/metrics/red.js'
 import { createMetrics } from '../../src/metrics/registry.js'
 import { logCapture } from '../support/log-capture.js'
 

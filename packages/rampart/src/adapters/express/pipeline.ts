@@ -60,6 +60,8 @@ export class ExpressPipeline {
   readonly #csrf: CsrfFeature | undefined
   readonly #seen: SeenRoute[] = []
   #app: Express | undefined
+  /** Route handlers still running, once graceful shutdown is armed (the drain waits for them). */
+  handlers: { enter(): void; exit(): void; settled<T>(result: T): T } | undefined
   /** Answers written outside Express (parser errors, requests arriving while closing). */
   readonly rawAnswers: RawAnswers
 
@@ -177,7 +179,27 @@ export class ExpressPipeline {
         const hook = this.#routeHook(seen)
         if (tagged === -1) flat.unshift(hook)
         else flat[tagged] = hook
+        const last = flat.length - 1
+        const handler = flat[last]
+        if (last > 0 && typeof handler === 'function' && handler.length < 4)
+          flat[last] = this.#tracked(handler as RequestHandler)
         return add.apply(route, flat)
+      }
+    }
+  }
+
+  /** The route's handler, counted while it runs (a request cut by the drain still cleans up). */
+  #tracked(handler: RequestHandler): RequestHandler {
+    const pipeline = this
+    return function tracked(this: unknown, req, res, next) {
+      const handlers = pipeline.handlers
+      if (handlers === undefined) return handler.call(this, req, res, next)
+      handlers.enter()
+      try {
+        return handlers.settled(handler.call(this, req, res, next))
+      } catch (err) {
+        handlers.exit()
+        throw err
       }
     }
   }

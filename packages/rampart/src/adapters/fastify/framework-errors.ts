@@ -2,7 +2,6 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { requestIdFrom } from '../../context/request-id.js'
 import { renderError } from '../../errors/render.js'
 import { defaultSecurityHeaders, headersFor } from '../../security/headers.js'
-import { rawAnswersOf } from './raw-answers.js'
 
 /**
  * Fastify answers a few malformed requests (a bad percent-encoding in the URL, an over-long
@@ -22,7 +21,7 @@ export function frameworkErrors(
   request: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  const raw = rawAnswersOf(request.server.rampart)
+  const raw = request.server.rampart?.rawAnswers
   if (raw !== undefined) {
     raw.answer(request.raw, reply.raw, error)
     return

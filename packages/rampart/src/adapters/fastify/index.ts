@@ -1,22 +1,12 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import type { RampartOptions } from '../../config/options.js'
+import { buildFeatures } from '../../core/features.js'
 import { createRampart } from '../../core/rampart.js'
-import { installAudit } from './audit.js'
-import { installConsole } from './console.js'
-import { installCsrf } from './csrf.js'
-import { installErrorTracking } from './error-tracking.js'
-import { installHealth } from './health.js'
-import { installMetrics } from './metrics.js'
-import { installRateLimit } from './ratelimit.js'
-import { installRawAnswers } from './raw-answers.js'
-import { installRequestContext } from './request-context.js'
-import { installSecurity } from './security.js'
-import { installServerAnswers } from './server-answers.js'
-import { installServerTimeouts } from './server-timeouts.js'
-import { installShutdown, type ShutdownOptions } from './shutdown.js'
-import { installSlo } from './slo.js'
-import { installTracing } from './tracing.js'
+import type { ShutdownOptions } from '../../core/shutdown.js'
+import { createRawAnswers } from '../../pipeline/raw-answers.js'
+import { installServer } from './server.js'
+import { mountPipeline } from './translate.js'
 import './types.js'
 
 export type { AuditLog, AuditReceipt, AuditRecord } from '../../audit/index.js'
@@ -34,37 +24,20 @@ export interface RampartFastifyOptions extends RampartOptions {
   /** Graceful shutdown on SIGTERM/SIGINT once the app listens; `{ signals: false }` turns it off. */
   shutdown?: ShutdownOptions
 }
+export type { ShutdownOptions } from '../../core/shutdown.js'
 export type { ReadinessCheck } from '../../health/health.js'
-export type { ShutdownOptions } from './shutdown.js'
 
 const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyInstance, options) => {
   const core = createRampart(options)
   app.decorate('rampart', core)
-  // Order matters: each capability's hooks run in the order installed. One line per capability.
-  // 1. request id, async context, access log (every later hook logs with the request id)
-  const observers = installRequestContext(app, core)
-  // 2. tracing (server span around everything after it)
-  await installTracing(app, core, observers)
-  // 2b. error tracking (5xx reports carry the trace ids set above) and the crash handlers
-  await installErrorTracking(app, core, observers)
-  // 3. metrics, /metrics, /healthz, /readyz, the /_rampart console, graceful shutdown
-  const red = installMetrics(app, core, observers, options.slo)
-  installSlo(app, core, options.slo, red)
-  installHealth(app, core)
-  installConsole(app, core, options.slo)
+  // The ordered features (core/features.ts), mapped onto Fastify's hooks.
+  const { pipeline, red, csrf } = await buildFeatures(core, options)
+  mountPipeline(app, core, pipeline, csrf)
   // answers written before or outside routing: parser errors, router errors, 100-continue, and
   // requests arriving while the app closes (its preClose hook must run before the shutdown
   // drain's, which waits: Fastify refuses new requests from the moment closing starts)
-  installServerAnswers(app, installRawAnswers(core, red), core.logger)
-  installShutdown(app, core, options.shutdown)
-  installServerTimeouts(app, core)
-  // 4. security: client IP, headers, body/upload limits, error pages, security events, and
-  // 5. the CSRF check, which runs in the security onRequest hook
-  await installSecurity(app, core, observers, [installCsrf(app, core)])
-  // 6. rate limiting
-  await installRateLimit(app, core)
-  // 7. audit
-  installAudit(app, core)
+  core.rawAnswers = createRawAnswers(core, red, core.securityEvents)
+  installServer(app, core, core.rawAnswers, options.shutdown)
   app.addHook('onClose', async () => {
     await core.close()
   })

@@ -1,6 +1,7 @@
 import type { HelmetOptions } from 'helmet'
 import type { RequestContext } from '../../context/context.js'
 import type { Rampart } from '../../core/rampart.js'
+import type { FastifyExchange } from './exchange.js'
 // Every augmentation a user touches must be reachable from the entry's .d.ts: these modules
 // add `app.rampart.audit` and `app.rampart.rateLimiter` to `Rampart` (a side-effect import
 // survives in the emitted declarations, a type-only one does not).
@@ -26,9 +27,9 @@ declare module 'fastify' {
      */
     csrfToken(sessionId?: string): string
     /** This request's Rampart context (request id, user id, trace ids, client IP). */
-    rampartContext: RequestContext
-    /** The matched route's `config`, read once per request (see `routeConfigOf`). */
-    rampartRouteConfig: FastifyContextConfig | undefined
+    readonly rampartContext: RequestContext
+    /** This request's Rampart state (its one exchange), made by Rampart's first hook. */
+    rampart: FastifyExchange
   }
   interface FastifyContextConfig {
     /** Rate-limit policy name for this route, or `false` to opt out. */

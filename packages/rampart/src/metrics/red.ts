@@ -1,27 +1,18 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { DURATION_BUCKETS_SECONDS, STANDARD_METHODS } from '../../config/defaults.js'
-import type { Rampart } from '../../core/rampart.js'
-import { HttpError } from '../../errors/http-error.js'
+import { DURATION_BUCKETS_SECONDS, STANDARD_METHODS } from '../config/defaults.js'
+import { extraBucketsFor, sloBuckets } from '../slo/buckets.js'
+import type { SloConfig } from '../slo/options.js'
 import type {
   BoundCounter,
   BoundHistogram,
   CappedCounter,
   CappedHistogram,
-} from '../../metrics/registry.js'
-import { bearerMatches } from '../../security/bearer.js'
-import { extraBucketsFor, sloBuckets } from '../../slo/buckets.js'
-import type { SloConfig } from '../../slo/options.js'
-import type { RequestObservers } from './request-context.js'
+  RampartMetrics,
+} from './registry.js'
 
 /** `GET`…`CONNECT` as they are; anything else (invented or malformed methods) is `OTHER`. */
 export function methodLabel(method: string): string {
   return STANDARD_METHODS.has(method) ? method : 'OTHER'
 }
-
-// Framework-free; kept importable from here for the console adapter.
-
-/** Set on requests the RED metrics count (not Rampart's own paths) until they are counted. */
-const COUNTED = 'rampartCounted'
 
 type RedLabels = 'method' | 'route' | 'status'
 /** The request counter and duration histogram, for code that creates their series ahead. */
@@ -31,8 +22,6 @@ export interface RedMetrics {
   /** The series of one method, route and status, found once and kept (the hot path's cache). */
   series: RedSeriesCache
 }
-type Timed = FastifyRequest & { [COUNTED]?: boolean }
-
 interface RedSeries {
   requests: BoundCounter
   duration: BoundHistogram
@@ -83,7 +72,7 @@ class RedSeriesCache {
  * The request counter and duration histogram, registered on `metrics`. The latency SLOs of
  * `slo` add their thresholds as bucket boundaries (of their route's series, or of all).
  */
-export function createRedMetrics(metrics: Rampart['metrics'], slo?: SloConfig): RedMetrics {
+export function createRedMetrics(metrics: RampartMetrics, slo?: SloConfig): RedMetrics {
   const labelNames = ['method', 'route', 'status'] as const
   const extra = slo === undefined ? undefined : sloBuckets(slo)
   const requests = metrics.counter({
@@ -114,71 +103,4 @@ export function recordRequest(
   series.requests.inc()
   if (traceId === undefined) series.duration.observe(seconds)
   else series.duration.observe(seconds, { trace_id: traceId })
-}
-
-/**
- * RED metrics (`http_requests_total`, `http_request_duration_seconds`, `http_requests_in_flight`)
- * and the `/metrics` endpoint. Rampart's own paths are left out of the request metrics.
- */
-export function installMetrics(
-  app: FastifyInstance,
-  core: Rampart,
-  observers: RequestObservers,
-  slo?: SloConfig,
-): RedMetrics {
-  const { metrics, config } = core
-  const red = createRedMetrics(core.metrics, slo)
-  let inFlight = 0
-  app.decorateRequest(COUNTED, false)
-  metrics.gauge({
-    name: 'http_requests_in_flight',
-    help: 'HTTP requests being served right now',
-    collect() {
-      this.set(inFlight)
-    },
-  })
-
-  // Started and ended from the request context's own hooks: no hook dispatch of its own.
-  observers.add({
-    onRequest(request: Timed, _reply, internal) {
-      if (internal) return
-      request[COUNTED] = true
-      inFlight++
-    },
-    // The client went away before the response finished: out of flight, not counted as answered.
-    onAbort(request: Timed) {
-      if (request[COUNTED] !== true) return
-      request[COUNTED] = false
-      inFlight--
-    },
-    onResponse(request: Timed, _reply, route, seconds, _internal, status) {
-      if (request[COUNTED] !== true) return
-      request[COUNTED] = false
-      inFlight--
-      recordRequest(red, request.method, route, status, seconds, request.rampartContext.traceId)
-    },
-  })
-
-  app.get('/metrics', { config: { rateLimit: false, csrf: false } }, async (request, reply) => {
-    if (!config.metrics.enabled) return reply.callNotFound()
-    if (
-      config.metrics.token !== undefined &&
-      !bearerMatches(request.headers.authorization, config.metrics.token)
-    ) {
-      // Rendered by the error handler (problem+json or a page) and reported as a security event.
-      throw new HttpError(401, {
-        detail: 'A valid bearer token is required for /metrics.',
-        headers: { 'www-authenticate': 'Bearer realm="metrics"' },
-      })
-    }
-    const wantsOpenMetrics = (request.headers.accept ?? '').includes('application/openmetrics-text')
-    const { contentType, body } = await metrics.render(wantsOpenMetrics)
-    // OpenMetrics or Prometheus text, by Accept: caches must key on it.
-    return reply
-      .type(contentType)
-      .header('cache-control', 'no-store')
-      .header('vary', 'Accept')
-      .send(body)
-  })
-  return red
 }

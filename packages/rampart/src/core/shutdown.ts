@@ -1,5 +1,5 @@
-import type { FastifyInstance, RouteHandlerMethod } from 'fastify'
-import type { Rampart } from '../../core/rampart.js'
+import type { Server } from 'node:http'
+import type { Rampart } from './rampart.js'
 
 /** How the app stops on a signal. */
 export interface ShutdownOptions {
@@ -25,47 +25,43 @@ export interface ShutdownOptions {
 /**
  * Counts route handlers that have not settled yet. A request cut off by the drain deadline has
  * no response, so no hook marks its end; its handler still runs on (a stream error, a file to
- * remove), and resources must not close under it.
+ * remove), and resources must not close under it. Adapters wrap each handler: `enter()` before
+ * it runs, `settled(result)` on what it returned (`exit()` when it threw).
  */
-function handlerTracker(app: FastifyInstance) {
-  let running = 0
-  let idle: (() => void) | undefined
-  const settle = () => {
-    running--
-    if (running === 0) idle?.()
+export class HandlerTracker {
+  #running = 0
+  #idle: (() => void) | undefined
+
+  enter(): void {
+    this.#running++
   }
-  app.addHook('onRoute', (route) => {
-    const handler = route.handler as (...args: unknown[]) => unknown
-    route.handler = function tracked(this: unknown, ...args: unknown[]) {
-      running++
-      let result: unknown
-      try {
-        result = handler.apply(this, args)
-      } catch (err) {
-        settle()
-        throw err
-      }
-      if (result instanceof Promise)
-        return result.then(
-          (value) => {
-            settle()
-            return value
-          },
-          (err: unknown) => {
-            settle()
-            throw err
-          },
-        )
-      settle()
+  exit(): void {
+    this.#running--
+    if (this.#running === 0) this.#idle?.()
+  }
+  /** Exits once `result` settles (at once when it is not a promise); returns it unchanged. */
+  settled<T>(result: T): T {
+    if (!(result instanceof Promise)) {
+      this.exit()
       return result
-    } as RouteHandlerMethod
-  })
+    }
+    return result.then(
+      (value: unknown) => {
+        this.exit()
+        return value
+      },
+      (err: unknown) => {
+        this.exit()
+        throw err
+      },
+    ) as T
+  }
   /** Resolves once no handler runs, or after `ms`; with whether they all settled. */
-  return (ms: number): Promise<boolean> => {
-    if (running === 0) return Promise.resolve(true)
+  idle(ms: number): Promise<boolean> {
+    if (this.#running === 0) return Promise.resolve(true)
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(false), ms)
-      idle = () => {
+      this.#idle = () => {
         clearTimeout(timer)
         resolve(true)
       }
@@ -73,39 +69,54 @@ function handlerTracker(app: FastifyInstance) {
   }
 }
 
+/** The shutdown sequence of one app, framework-free; the adapter calls these at its points. */
+export interface Shutdown {
+  /** Route handlers still running (the adapter wraps each handler). */
+  readonly handlers: HandlerTracker
+  /** Listens for the signals (once the app listens). */
+  arm(): void
+  /** Stops listening for them (the app closed). */
+  disarm(): void
+  /**
+   * The drain, run by the `close` function given (before the framework closes the server and
+   * the resources), and only for a signal; a plain close keeps the framework's own behaviour.
+   */
+  drain(): Promise<void>
+}
+
 /**
- * Graceful shutdown, armed once the app listens. On SIGTERM/SIGINT: `/readyz` turns 503 while
- * the app still serves for `preStopDelayMs` (`SHUTDOWN_DELAY_S`); then the listener closes
- * and in-flight requests finish, up to the drain timeout, past which their connections are
- * cut (each cut request still gets its access line, status 499, and its handler a moment to
- * clean up); then every registered resource is closed and the logs flushed (`core.close()` in
- * onClose), and the process exits.
+ * Graceful shutdown. On SIGTERM/SIGINT: `/readyz` turns 503 while the app still serves for
+ * `preStopDelayMs` (`SHUTDOWN_DELAY_S`); then `close` runs (the framework's close, which calls
+ * `drain`): the listener closes and in-flight requests finish, up to the drain timeout, past
+ * which their connections are cut (each cut request still gets its access line, status 499, and
+ * its handler a moment to clean up); then every registered resource is closed and the logs
+ * flushed (`core.close()`), and the process exits. Undefined when `signals` is `false`.
  */
-export function installShutdown(
-  app: FastifyInstance,
+export function createShutdown(
   core: Rampart,
+  server: () => Server,
+  close: () => Promise<unknown>,
   options: ShutdownOptions = {},
-): void {
+): Shutdown | undefined {
   const signals = options.signals ?? (['SIGTERM', 'SIGINT'] as NodeJS.Signals[])
-  if (signals === false) return
+  if (signals === false) return undefined
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000
   const preStopDelayMs = options.preStopDelayMs ?? core.config.shutdownDelayMs
   const cleanupGraceMs = options.cleanupGraceMs ?? 2000
   const exit = options.exit ?? true
-  const handlersSettled = handlerTracker(app)
+  const handlers = new HandlerTracker()
+  const { logger } = core
   let started = false
   let timedOut = false
 
-  // The drain runs before Fastify closes the server and the resources (its onClose hooks), and
-  // only for a signal; a plain app.close() keeps Fastify's own behaviour.
-  app.addHook('preClose', async () => {
+  const drain = async () => {
     if (!started) return
-    const { logger } = core
+    const srv = server()
     logger.info({ event: 'service.draining' }, 'listener closed; finishing in-flight requests')
-    const closed = new Promise<void>((resolve) => app.server.close(() => resolve()))
+    const closed = new Promise<void>((resolve) => srv.close(() => resolve()))
     // Keep-alive connections whose request just finished would otherwise hold the server open
     // until the client's idle timeout: close each one as soon as it goes idle.
-    const reaper = setInterval(() => app.server.closeIdleConnections(), 50)
+    const reaper = setInterval(() => srv.closeIdleConnections(), 50)
     reaper.unref()
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<void>((resolve) => {
@@ -120,27 +131,26 @@ export function installShutdown(
     clearInterval(reaper)
     if (!timedOut) return
     logger.warn({ event: 'service.drain_timed_out', drain_timeout_ms: drainTimeoutMs })
-    app.server.closeAllConnections()
-    if (!(await handlersSettled(cleanupGraceMs)))
+    srv.closeAllConnections()
+    if (!(await handlers.idle(cleanupGraceMs)))
       logger.warn({ event: 'service.cleanup_timed_out', cleanup_grace_ms: cleanupGraceMs })
-  })
+  }
 
   const shutdown = async (signal: NodeJS.Signals) => {
     if (started) return
     started = true
-    const { logger, health } = core
     logger.info({
       event: 'service.stopping',
       signal,
       shutdown_delay_ms: preStopDelayMs,
       drain_timeout_ms: drainTimeoutMs,
     })
-    health.startDraining()
+    core.health.startDraining()
     // Still serving (new connections too) while /readyz answers 503: the load balancer takes
     // this replica out of rotation before any connection is refused.
     if (preStopDelayMs > 0) await new Promise((r) => setTimeout(r, preStopDelayMs))
     try {
-      await app.close()
+      await close()
     } catch (err) {
       logger.error({ event: 'service.stop_failed', err })
     }
@@ -148,12 +158,14 @@ export function installShutdown(
   }
   const onSignal = (signal: NodeJS.Signals) => void shutdown(signal)
 
-  app.addHook('onListen', (done) => {
-    for (const s of signals) process.on(s, onSignal)
-    done()
-  })
-  app.addHook('onClose', (_instance, done) => {
-    for (const s of signals) process.off(s, onSignal)
-    done()
-  })
+  return {
+    handlers,
+    drain,
+    arm() {
+      for (const s of signals) process.on(s, onSignal)
+    },
+    disarm() {
+      for (const s of signals) process.off(s, onSignal)
+    },
+  }
 }

@@ -1,23 +1,22 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { isInternalPath } from '../../config/defaults.js'
-import { requestIdFrom } from '../../context/request-id.js'
-import type { Rampart } from '../../core/rampart.js'
-import { HttpError } from '../../errors/http-error.js'
-import { renderError } from '../../errors/render.js'
-import { defaultSecurityHeaders, headersFor } from '../../security/headers.js'
-import { parserAnswer } from '../../security/parser-errors.js'
+import { isInternalPath } from '../config/defaults.js'
+import { requestIdFrom } from '../context/request-id.js'
+import type { Rampart } from '../core/rampart.js'
+import { HttpError } from '../errors/http-error.js'
+import { renderError } from '../errors/render.js'
+import { methodLabel, type RedMetrics, recordRequest } from '../metrics/red.js'
+import { defaultSecurityHeaders, headersFor } from '../security/headers.js'
+import { parserAnswer } from '../security/parser-errors.js'
 import {
   isSensitivePath,
   type SecurityEventKind,
   securityEventOf,
-} from '../../security/security-events.js'
-import { methodLabel, type RedMetrics, recordRequest } from './metrics.js'
-import { securityEvents } from './security-events.js'
+} from '../security/security-events.js'
 
 /**
- * Answers written outside Fastify's request lifecycle, where no hook runs: requests the HTTP
- * parser rejected (Node's `clientError`), requests the router rejected (`frameworkErrors`),
+ * Answers written outside the framework's request lifecycle, where no hook runs: requests the
+ * HTTP parser rejected (Node's `clientError`), requests the router rejected (`frameworkErrors`),
  * `Expect: 100-continue` requests refused before their body, and requests arriving while the
  * server closes. Each still gets what a routed answer gets: a request id, the header policy,
  * a problem body (or page), one access line, the RED metrics under `route="unmatched"` and a
@@ -30,11 +29,9 @@ export interface RawAnswers {
   clientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void
 }
 
-const answerers = new WeakMap<Rampart, RawAnswers>()
-
-/** The raw answerer of this core, once `installRawAnswers` ran. */
-export function rawAnswersOf(core: Rampart | undefined): RawAnswers | undefined {
-  return core === undefined ? undefined : answerers.get(core)
+/** Where raw answers report their security events (the core's reporter). */
+export interface AnswerEvents {
+  reportAnswer(kind: SecurityEventKind, fields: Record<string, unknown>): void
 }
 
 /** A method fit for a log line (an RFC 9110 token of letters), else `-`. */
@@ -42,11 +39,10 @@ function methodOf(method: string | undefined): string {
   return method !== undefined && /^[A-Za-z]{1,20}$/.test(method) ? method : '-'
 }
 
-/** Sets up `rawAnswersOf(core)`; called once by the plugin, after the metrics are registered. */
-export function installRawAnswers(core: Rampart, red: RedMetrics): RawAnswers {
+/** The raw answerer of one app (made once by the adapter, after the metrics are registered). */
+export function createRawAnswers(core: Rampart, red: RedMetrics, events: AnswerEvents): RawAnswers {
   const { config, logger } = core
   const policy = defaultSecurityHeaders(config.isProduction)
-  const events = securityEvents(core)
 
   /** Access line, RED metrics and security event of one raw answer. */
   const account = (line: {
@@ -169,6 +165,5 @@ export function installRawAnswers(core: Rampart, red: RedMetrics): RawAnswers {
       })
     },
   }
-  answerers.set(core, raw)
   return raw
 }
