@@ -1,83 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from '../../../packages/rampart/test/support/free-port.js'
+import { logLines, type Service, start, stopAll, tempDir } from './service.js'
 
-// The service as `npm run start -w orders` runs it (main.ts, a real process on a real port).
-const MAIN = new URL('../src/main.ts', import.meta.url).pathname
-// tsx by absolute path: the process runs in a fresh directory (its own ./data).
-const TSX = createRequire(import.meta.url).resolve('tsx')
-
-interface Service {
-  url: string
-  dataDir: string
-  child: ChildProcess
-  out(): string
-  err(): string
-  stop(): Promise<number | null>
-}
-
-const started: Service[] = []
-const dirs: string[] = []
-afterAll(async () => {
-  await Promise.all(started.map((s) => s.stop()))
-  for (const d of dirs) rmSync(d, { recursive: true, force: true })
-})
-
-/** Starts orders with only PATH, a free PORT and `env`; resolves once it prints its URL. */
-async function start(env: Record<string, string>): Promise<Service> {
-  const port = await freePort()
-  const cwd = mkdtempSync(join(tmpdir(), 'orders-test-'))
-  dirs.push(cwd)
-  const child = spawn(process.execPath, ['--conditions=rampart-source', '--import', TSX, MAIN], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  let err = ''
-  child.stdout?.on('data', (d) => {
-    out += d
-  })
-  child.stderr?.on('data', (d) => {
-    err += d
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  const service: Service = {
-    url: `http://127.0.0.1:${port}`,
-    dataDir: env.DATA_DIR ?? join(cwd, 'data'),
-    child,
-    out: () => out,
-    err: () => err,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      return exited
-    },
-  }
-  started.push(service)
-  const end = Date.now() + 30_000
-  while (!out.includes(`orders listening on ${service.url}`)) {
-    if (child.exitCode !== null) throw new Error(`orders exited ${child.exitCode}:\n${out}${err}`)
-    if (Date.now() > end) throw new Error(`orders printed no URL:\n${out}${err}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  return service
-}
-
-/** The JSON lines the service logged. */
-function logLines(service: Service): Record<string, unknown>[] {
-  return service
-    .out()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-}
-
+afterAll(stopAll)
 /** A browser's same-origin form post. */
 function formPost(service: Service, body: Record<string, string>, cookie?: string) {
   return fetch(`${service.url}/orders`, {
@@ -120,8 +48,7 @@ describe('orders (Express 5 + rampart/express)', () => {
   beforeAll(async () => {
     // An existing DATA_DIR, as a deployment mounts one (NODE_ENV=test writes no secret into it,
     // and the audit database is not created in a missing directory).
-    const dataDir = mkdtempSync(join(tmpdir(), 'orders-data-'))
-    dirs.push(dataDir)
+    const dataDir = tempDir('orders-data-')
     // MAX_BODY_KB=1: the 413 needs no megabyte of test data.
     svc = await start({ NODE_ENV: 'test', DATA_DIR: dataDir, MAX_BODY_KB: '1' })
   })
@@ -409,10 +336,10 @@ describe('orders process', () => {
   })
 
   it('NODE_ENV=production without SECRET_KEY exits 1 with one line naming SECRET_KEY', async () => {
-    await expect(start({ NODE_ENV: 'production' })).rejects.toThrow(/orders exited 1/)
-    const svc = started.at(-1) as Service
-    expect(svc.err().trim().split('\n')).toHaveLength(1)
-    expect(svc.err()).toMatch(/^orders: SECRET_KEY: not set/)
+    // The whole output, stdout and stderr: that one line.
+    await expect(start({ NODE_ENV: 'production' })).rejects.toThrow(
+      /^orders exited 1:\norders: SECRET_KEY: not set[^\n]*\n$/,
+    )
   })
 
   it('in production the session cookie is Secure', async () => {
