@@ -28,6 +28,19 @@ const tmp = mkdtempSync(join(tmpdir(), 'rampart-conformance-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 let dbs = 0
 
+/** The options issue 19 regroups (metrics, console, audit): written in one place. */
+const opt = {
+  metricsToken: (token: string): ConformanceOptions => ({ metricsToken: token }),
+  console: (enabled: boolean, token?: string): ConformanceOptions => ({
+    console: enabled,
+    ...(token === undefined ? {} : { consoleToken: token }),
+  }),
+  audit: (db: string, key: string): ConformanceOptions => ({
+    audit: { db, key },
+    auditOptions: { busyTimeoutMs: 50 },
+  }),
+}
+
 /** What the suite's apps run with, unless a test says otherwise. */
 function defaults(): ConformanceOptions & { auditFile: string } {
   const auditFile = join(tmp, `audit-${dbs++}.db`)
@@ -37,10 +50,9 @@ function defaults(): ConformanceOptions & { auditFile: string } {
     dataDir: tmp,
     maxBodyKb: 8,
     maxUploadMb: 1,
-    console: true,
+    ...opt.console(true),
     csrf: { sessionCookie: SESSION_COOKIE, allowedOrigins: ['https://admin.example.com'] },
-    audit: { db: `sqlite:${auditFile}`, key: AUDIT_KEY },
-    auditOptions: { busyTimeoutMs: 50 },
+    ...opt.audit(`sqlite:${auditFile}`, AUDIT_KEY),
   }
 }
 
@@ -209,10 +221,16 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       await fetch(url('/%68ealthz'))
       await fetch(url('/_rampart/api/summary'))
       await fetch(url('/metrics'))
+      // A method nobody routes is one label, not one series per method.
+      for (const method of ['PROPFIND', 'PURGE'])
+        expect((await send(url('/items/1'), { method })).status).toBe(404)
       const text = await metrics()
       expect(
         sample(text, 'http_requests_total{method="GET",route="/items/:id",status="200"}'),
       ).toBe(7)
+      expect(
+        sample(text, 'http_requests_total{method="OTHER",route="unmatched",status="404"}'),
+      ).toBe(2)
       expect(
         sample(
           text,
@@ -231,14 +249,14 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
         3,
       )
       expect(sample(text, 'http_requests_in_flight')).toBe(0)
-      // Exactly these three series: nothing for /healthz, /readyz, /metrics or the console.
-      expect(text.split('\n').filter((l) => l.startsWith('http_requests_total{'))).toHaveLength(4)
+      // Exactly these five series: nothing for /healthz, /readyz, /metrics or the console.
+      expect(text.split('\n').filter((l) => l.startsWith('http_requests_total{'))).toHaveLength(5)
       expect(text).not.toMatch(/route="\/(healthz|readyz|metrics|_rampart)/)
       expect(text).toContain('process_cpu_user_seconds_total')
     })
 
     it('/metrics with a token: 401 with WWW-Authenticate Bearer without or with a wrong one, 200 with it', async () => {
-      await begin({ metricsToken: METRICS_TOKEN })
+      await begin(opt.metricsToken(METRICS_TOKEN))
       const none = await fetch(url('/metrics'))
       expect(none.status).toBe(401)
       expect(none.headers.get('www-authenticate')).toContain('Bearer')
@@ -604,7 +622,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('in production a 500 shows no message or stack; its request id finds the logged error', async () => {
-      const t = await begin({ nodeEnv: 'production', console: false })
+      const t = await begin({ nodeEnv: 'production', ...opt.console(false) })
       for (const accept of [HTML, 'application/json']) {
         const res = await fetch(url('/boom'), { headers: { accept } })
         expect(res.status).toBe(500)
@@ -785,6 +803,8 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       expect(h['referrer-policy']).toBe('no-referrer')
       expect(h['cross-origin-resource-policy']).toBe('same-origin')
       expect(h['strict-transport-security']).toBeUndefined()
+      // No framework banner (the smoke check refuses one).
+      expect(h['x-powered-by']).toBeUndefined()
     }
     const expectPage = (h: Record<string, string>, what: string) => {
       expectAny(h)
@@ -827,7 +847,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('HSTS in production', async () => {
-      await begin({ nodeEnv: 'production', console: false })
+      await begin({ nodeEnv: 'production', ...opt.console(false) })
       for (const path of ['/items/1', '/page'])
         expect((await fetch(url(path))).headers.get('strict-transport-security')).toBe(
           'max-age=31536000; includeSubDomains',
@@ -973,6 +993,49 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
   })
 
+  describe('answers outside the handlers', () => {
+    it('an upload declaring more than MAX_UPLOAD_MB with Expect: 100-continue is a 413 problem, and no 100 Continue', async () => {
+      const t = await begin()
+      const { interim, answers } = await rawExchange(
+        t.port,
+        'POST /upload HTTP/1.1\r\nHost: a\r\nContent-Type: multipart/form-data; boundary=b\r\n' +
+          `Content-Length: ${600 * MiB}\r\nExpect: 100-continue\r\n\r\n`,
+      )
+      expect(interim).toEqual([])
+      expect(answers[0]?.status).toBe(413)
+      expect(answers[0]?.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(t.state.handled).toBe(0)
+    })
+
+    it('a request arriving on a kept-alive connection while in-flight requests drain gets Rampart’s 503 problem and an access line', async () => {
+      const t = await begin({
+        shutdown: { signals: ['SIGUSR2'], exit: false, preStopDelayMs: 0, drainTimeoutMs: 5000 },
+      })
+      const exchange = rawExchange(t.port, 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\n', {
+        answers: 2,
+        later: { afterMs: 250, bytes: 'GET /slow HTTP/1.1\r\nHost: a\r\n\r\n' },
+      })
+      await new Promise((r) => setTimeout(r, 150))
+      process.emit('SIGUSR2', 'SIGUSR2')
+      const { answers } = await exchange
+      expect(answers.map((a) => a.status)).toEqual([200, 503])
+      const refused = answers[1] as RawAnswer
+      expect(refused.headers['x-request-id']).toMatch(UUID)
+      expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(refused.headers['x-content-type-options']).toBe('nosniff')
+      await new Promise((r) => setTimeout(r, 100))
+      expect(
+        t.logs
+          .lines()
+          .filter(
+            (l) =>
+              l.request_id === refused.headers['x-request-id'] && l.event === 'request.completed',
+          ),
+      ).toMatchObject([{ status: 503, route: 'unmatched' }])
+      expect(t.logs.lines().filter((l) => l.event === 'request.failed')).toEqual([])
+    })
+  })
+
   describe('SLOs', () => {
     const slo = (route: string) =>
       defineConfig({
@@ -1057,7 +1120,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('with a token: 401 without it, 200 with it; off is a 404', async () => {
-      await begin({ consoleToken: CONSOLE_TOKEN })
+      await begin(opt.console(true, CONSOLE_TOKEN))
       const none = await fetch(url('/_rampart/api/summary'), {
         headers: { accept: 'application/json' },
       })
@@ -1069,7 +1132,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       expect(ok.status).toBe(200)
       await app?.close()
       app = undefined
-      await begin({ console: false })
+      await begin(opt.console(false))
       expect((await fetch(url('/_rampart'))).status).toBe(404)
     })
   })

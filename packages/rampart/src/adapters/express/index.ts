@@ -2,9 +2,10 @@ import { createServer, type Server } from 'node:http'
 import type { ErrorRequestHandler, Express, RequestHandler } from 'express'
 import type { RampartOptions } from '../../config/options.js'
 import { createRampart, type Rampart } from '../../core/rampart.js'
+import type { ShutdownOptions } from '../../core/shutdown.js'
 import type { RouteConfig } from '../../pipeline/route-config.js'
 import { ExpressPipeline, type RouteMiddleware } from './pipeline.js'
-import { type ShutdownOptions, serveOn } from './server.js'
+import { serveOn } from './server.js'
 // Every augmentation a user touches must be reachable from the entry's .d.ts.
 import './types.js'
 
@@ -12,6 +13,7 @@ export type { AuditLog, AuditReceipt, AuditRecord } from '../../audit/index.js'
 export type { RampartOptions } from '../../config/options.js'
 export { bindUser, currentContext } from '../../context/context.js'
 export type { Rampart } from '../../core/rampart.js'
+export type { ShutdownOptions } from '../../core/shutdown.js'
 export { csrfField } from '../../csrf/field.js'
 export { HttpError } from '../../errors/http-error.js'
 export type { ReadinessCheck } from '../../health/health.js'
@@ -19,7 +21,6 @@ export type { RouteConfig } from '../../pipeline/route-config.js'
 export { applyServerTimeouts, type ServerTimeouts } from '../../security/server-timeouts.js'
 export type { RampartSpan, SpanAttributes } from '../../tracing/types.js'
 export { withSpan } from '../../tracing/with-span.js'
-export type { ShutdownOptions } from './server.js'
 
 /** Options of `rampart(app, options)`: everything in `RampartOptions`, plus graceful shutdown. */
 export interface RampartExpressOptions extends RampartOptions {
@@ -73,7 +74,10 @@ export async function rampart(
   const pipeline = await ExpressPipeline.create(core, options)
   pipeline.install(app)
   let mounted = false
-  const serve = (server: Server) => serveOn(server, core, pipeline, options.shutdown)
+  const serve = async (server: Server) => {
+    pipeline.handlers = serveOn(server, core, pipeline.rawAnswers, options.shutdown)
+    await pipeline.ready()
+  }
   return {
     core,
     middleware: pipeline.middleware,

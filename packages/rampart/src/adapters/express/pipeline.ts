@@ -69,7 +69,8 @@ export class ExpressPipeline {
     this.#core = core
     this.#pipeline = features.pipeline
     this.#csrf = features.csrf
-    this.rawAnswers = createRawAnswers(core, features.red)
+    this.rawAnswers = createRawAnswers(core, features.red, core.securityEvents)
+    core.rawAnswers = this.rawAnswers
   }
 
   static async create(
