@@ -1,6 +1,11 @@
 import Fastify from 'fastify'
-import { installRateLimit } from '../../packages/rampart/src/adapters/fastify/ratelimit.js'
+import { mountPipeline } from '../../packages/rampart/src/adapters/fastify/translate.js'
 import { createRampart } from '../../packages/rampart/src/core/rampart.js'
+import { Pipeline } from '../../packages/rampart/src/pipeline/pipeline.js'
+import {
+  createCoreRateLimiter,
+  rateLimitFeature,
+} from '../../packages/rampart/src/ratelimit/feature.js'
 import { BENCH_LIMIT_PER_MINUTE, benchLogDestination, jsonRoutes } from './routes.js'
 
 export default async function build() {
@@ -15,7 +20,8 @@ export default async function build() {
     },
   })
   app.decorate('rampart', core)
-  await installRateLimit(app, core)
+  const limiter = await createCoreRateLimiter(core)
+  mountPipeline(app, core, new Pipeline([rateLimitFeature(core, limiter)]))
   app.addHook('onClose', () => core.close())
   jsonRoutes(app, { rateLimit: 'read' })
   return app

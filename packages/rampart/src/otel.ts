@@ -5,11 +5,12 @@
  * variant) is set. The Fastify plugin then joins this pipeline instead of starting its own.
  */
 import { isRampartError } from './errors/rampart-error.js'
+import { otlpEndpointOf } from './tracing/endpoint.js'
 import { startTracing, tracingWantedByEnv } from './tracing/start.js'
 
 if (tracingWantedByEnv()) {
   const env = process.env
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? ''
+  const endpoint = otlpEndpointOf(env) ?? ''
   let valid = false
   try {
     valid = ['http:', 'https:'].includes(new URL(endpoint).protocol)

@@ -5,6 +5,7 @@ import type { DestinationStream } from 'pino'
 import { CSRF_DEFAULTS } from '../csrf/options.js'
 import { normalizeOrigin } from '../csrf/origin-check.js'
 import { RampartError } from '../errors/rampart-error.js'
+import { otlpEndpointOf } from '../tracing/endpoint.js'
 import { DEFAULTS } from './defaults.js'
 import {
   checkOption,
@@ -134,7 +135,7 @@ export function resolveConfig(
     options.metricsToken === undefined
       ? e.METRICS_TOKEN
       : checkOption('metricsToken', tokenText, options.metricsToken)
-  const endpoint = e.OTEL_EXPORTER_OTLP_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+  const endpoint = otlpEndpointOf(e)
 
   let secretKey: Buffer
   let secretKeySource: ResolvedConfig['secretKeySource']

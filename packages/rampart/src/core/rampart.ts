@@ -12,6 +12,7 @@ import type { RawAnswers } from '../pipeline/raw-answers.js'
 import { MAX_JSON_DEPTH } from '../security/json-depth.js'
 import { type RampartLimits, resolveLimits } from '../security/limits.js'
 import { SecurityEventReporter } from '../security/reporter.js'
+import type { TracingRuntime } from '../tracing/types.js'
 import { Lifecycle } from './lifecycle.js'
 
 /**
@@ -38,13 +39,15 @@ export interface Rampart {
   readonly errors: ErrorReporter
   /** HMAC-SHA256 of a value keyed with the secret key, 8 hex characters. */
   readonly fingerprint: (value: string) => string
-  /** Security events (`security.<kind>` lines, `rampart_security_events_total`): one per core. */
-  readonly securityEvents: SecurityEventReporter
   /**
    * Answers written outside the framework's request lifecycle (parser and router errors, the
    * server closing), once the adapter made them (`pipeline/raw-answers.ts`).
    */
   rawAnswers?: RawAnswers
+  /** The tracing runtime this core joined (`tracing/attach.ts`), while tracing is on. */
+  tracing?: TracingRuntime
+  /** Security events (`security.<kind>` lines, `rampart_security_events_total`): one per core. */
+  readonly securityEvents: SecurityEventReporter
   /** Registers a resource to close at shutdown (closed in reverse order of registration). */
   onClose(name: string, close: () => Promise<void> | void): void
   /** Closes every registered resource once, then flushes the logger. */

@@ -10,30 +10,31 @@ export interface ReporterSlot extends ErrorReporter {
   use(reporter: ErrorReporter): void
 }
 
-// The slots `createReporterSlot` made: `Rampart.errors` stays the seam's plain `ErrorReporter`,
-// and error tracking finds the slot behind it here.
-const slots = new WeakSet<object>()
+class Slot implements ReporterSlot {
+  #target: ErrorReporter = NOOP_REPORTER
+  get enabled(): boolean {
+    return this.#target.enabled
+  }
+  capture(error: unknown, context?: ErrorContext): void {
+    this.#target.capture(error, context)
+  }
+  flush(timeoutMs: number): ReturnType<ErrorReporter['flush']> {
+    return this.#target.flush(timeoutMs)
+  }
+  use(reporter: ErrorReporter): void {
+    this.#target = reporter
+  }
+}
 
-/** The slot behind a core's `errors` (made by `createRampart`), or undefined for another reporter. */
+/**
+ * The slot behind a core's `errors` (made by `createRampart`), or undefined for another
+ * reporter: `Rampart.errors` stays the seam's plain `ErrorReporter`.
+ */
 export function reporterSlotOf(errors: ErrorReporter): ReporterSlot | undefined {
-  return slots.has(errors) ? (errors as ReporterSlot) : undefined
+  return errors instanceof Slot ? errors : undefined
 }
 
 /** A slot holding `NOOP_REPORTER` until error tracking starts. */
 export function createReporterSlot(): ReporterSlot {
-  let target: ErrorReporter = NOOP_REPORTER
-  const slot: ReporterSlot = {
-    get enabled() {
-      return target.enabled
-    },
-    capture(error: unknown, context?: ErrorContext) {
-      target.capture(error, context)
-    },
-    flush: (timeoutMs: number) => target.flush(timeoutMs),
-    use(reporter) {
-      target = reporter
-    },
-  }
-  slots.add(slot)
-  return slot
+  return new Slot()
 }

@@ -1,3 +1,5 @@
+import { mediaType } from '../security/media-type.js'
+
 /**
  * Content negotiation for error bodies (docs/errors.md): an HTML page when the client's `Accept`
  * prefers `text/html`, `application/problem+json` otherwise. Written by hand (a dozen lines)
@@ -23,8 +25,8 @@ export function prefersHtml(accept: string | undefined): boolean {
   let json = 0
   // Bounded: a hostile header with thousands of entries costs at most 64 of them.
   for (const part of accept.split(',', 64)) {
-    const [rawType = '', ...params] = part.split(';')
-    const type = rawType.trim().toLowerCase()
+    const type = mediaType(part)
+    const params = part.split(';').slice(1)
     let q = 1
     for (const p of params) {
       const [k, v] = p.split('=')

@@ -29,20 +29,16 @@ export interface RawAnswers {
   clientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void
 }
 
-/** Where raw answers report their security events (the core's reporter). */
-export interface AnswerEvents {
-  reportAnswer(kind: SecurityEventKind, fields: Record<string, unknown>): void
-}
-
 /** A method fit for a log line (an RFC 9110 token of letters), else `-`. */
 function methodOf(method: string | undefined): string {
   return method !== undefined && /^[A-Za-z]{1,20}$/.test(method) ? method : '-'
 }
 
 /** The raw answerer of one app (made once by the adapter, after the metrics are registered). */
-export function createRawAnswers(core: Rampart, red: RedMetrics, events: AnswerEvents): RawAnswers {
+export function createRawAnswers(core: Rampart, red: RedMetrics): RawAnswers {
   const { config, logger } = core
   const policy = defaultSecurityHeaders(config.isProduction)
+  const events = core.securityEvents
 
   /** Access line, RED metrics and security event of one raw answer. */
   const account = (line: {

@@ -4,8 +4,6 @@ import { startTracing } from './start.js'
 import { acquireRuntime, clearRuntime, releaseRuntime } from './state.js'
 import type { TracingRuntime } from './types.js'
 
-const attached = new WeakMap<Rampart, TracingRuntime>()
-
 /**
  * Connects one service core to the process's tracing pipeline when tracing is on: starts (or
  * joins) the runtime, sends its rare lines to the core's logger, counts exported and dropped
@@ -17,8 +15,7 @@ const attached = new WeakMap<Rampart, TracingRuntime>()
 export async function attachTracing(core: Rampart): Promise<TracingRuntime | undefined> {
   const { config } = core
   if (!config.tracing.enabled) return undefined
-  const known = attached.get(core)
-  if (known) return known
+  if (core.tracing) return core.tracing
   const runtime = await startTracing({
     origin: 'plugin',
     serviceName: config.service,
@@ -26,7 +23,7 @@ export async function attachTracing(core: Rampart): Promise<TracingRuntime | und
     redactKeys: config.redactKeys,
     log: core.logger,
   })
-  attached.set(core, runtime)
+  core.tracing = runtime
   acquireRuntime()
   runtime.setLog(core.logger)
   runtime.setRedactKeys(config.redactKeys)

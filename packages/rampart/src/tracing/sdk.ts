@@ -40,6 +40,7 @@ import { importPeer } from '../core/optional-peer.js'
 import { createRedactor, type Redactor } from '../logging/redact.js'
 import { batchSettingsFromEnv, CountingBatchProcessor } from './batch-processor.js'
 import { otelFrames, REQUEST_CONTEXT, RequestContextManager } from './context-manager.js'
+import { otlpEndpointOf } from './endpoint.js'
 import { loadInstrumentations } from './instrumentations.js'
 import { loadedPackages, PATCHED_PACKAGES, patchLoaded } from './late-modules.js'
 import { DEFAULT_PROPAGATORS, type PropagatorName, propagatorsFromEnv } from './propagators.js'
@@ -89,7 +90,7 @@ async function createExporter(
   settings: RuntimeSettings,
   env: NodeJS.ProcessEnv,
 ): Promise<SpanExporter> {
-  const fromEnv = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT
+  const fromEnv = otlpEndpointOf(env)
   const protocol = protocolOf(env)
   // The exporters read every OTEL_EXPORTER_OTLP_* variable themselves; an endpoint given as
   // an option is the traces URL (the signal path is appended only to the env variable's).

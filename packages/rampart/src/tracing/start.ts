@@ -1,4 +1,5 @@
 import { RampartError } from '../errors/rampart-error.js'
+import { otlpEndpointOf } from './endpoint.js'
 import type { RuntimeSettings } from './sdk.js'
 import { ensureRuntime } from './state.js'
 import type { TracingRuntime } from './types.js'
@@ -27,5 +28,5 @@ export function startTracing(settings: RuntimeSettings): Promise<TracingRuntime>
 /** True when the standard variables turn tracing on: an OTLP endpoint set, the SDK not disabled. */
 export function tracingWantedByEnv(env: NodeJS.ProcessEnv = process.env): boolean {
   if ((env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true') return false
-  return Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT)
+  return otlpEndpointOf(env) !== undefined
 }

@@ -95,13 +95,103 @@ const fastify = [
     '',
   ],
   [
-    'raw/server answers',
-    'index.ts',
-    '  installServerAnswers(app, installRawAnswers(core, red), core.logger)\n',
+    'server: raw answers (parser errors, 503 while closing)',
+    'server.ts',
+    '  const markClosing = takeOverServer(app.server, raw, answerClosing)\n',
+    '  const markClosing = () => {}\n',
+  ],
+  [
+    'server: graceful shutdown',
+    'server.ts',
+    '  if (shutdown !== undefined) {\n',
+    '  if (false) {\n',
+  ],
+  [
+    'server: timeouts',
+    'server.ts',
+    '    applyServerTimeouts(app.server, core.config.timeouts)\n',
     '',
   ],
-  ['graceful shutdown', 'index.ts', '  installShutdown(app, core, options.shutdown)\n', ''],
-  ['server timeouts', 'index.ts', '  installServerTimeouts(app, core)\n', ''],
+]
+
+/** The Express adapter's own wiring (pipeline.ts: middleware, route hook, response hooks, error
+ * middleware; server.ts: Node's server; index.ts: what `listen` mounts), as h2 listed it. */
+const express = [
+  ['start', 'pipeline.ts', '        this.#pipeline.start(ex)\n', ''],
+  ['guards', 'pipeline.ts', 'refused = this.#pipeline.guard(ex)', 'refused = undefined'],
+  ['end', 'pipeline.ts', '    this.#pipeline.end(ex, status, seconds)\n', ''],
+  ['closed (abort, cut off)', 'pipeline.ts', '      this.#pipeline.closed(ex, seconds)\n', ''],
+  ['failed', 'pipeline.ts', '    this.#pipeline.failed(ex, err, out?.status ?? 500)\n', ''],
+  ['beforeSend (every answer)', 'pipeline.ts', '      this.#pipeline.beforeSend(ex)\n', ''],
+  [
+    'route beforeSend',
+    'pipeline.ts',
+    '      if (hooks !== undefined) for (const hook of hooks.beforeSend) hook(ex)\n',
+    '',
+  ],
+  [
+    'route after',
+    'pipeline.ts',
+    '    if (hooks !== undefined) for (const hook of hooks.after) hook(ex, status)\n',
+    '',
+  ],
+  [
+    'route beforeBody',
+    'pipeline.ts',
+    'const before = runHooks(hooks.beforeBody, ex, undefined)',
+    'const before: Verdict = undefined',
+  ],
+  [
+    'route body',
+    'pipeline.ts',
+    '    for (const wrap of hooks.body) stream = wrap(ex, stream)\n',
+    '',
+  ],
+  [
+    'route beforeValidation',
+    'pipeline.ts',
+    'const first = runHooks(hooks.beforeValidation, ex, body)',
+    'const first: Verdict = undefined',
+  ],
+  [
+    'route beforeHandler',
+    'pipeline.ts',
+    'return first ?? runHooks(hooks.beforeHandler, ex, body)',
+    'return first',
+  ],
+  ['body parsing', 'pipeline.ts', '      req.body = body\n', ''],
+  [
+    'routes matched ahead',
+    'pipeline.ts',
+    'const seen = this.#match(ex.path, ex.method)',
+    'const seen = undefined as SeenRoute | undefined',
+  ],
+  [
+    'served routes',
+    'pipeline.ts',
+    '      else if (served !== undefined) void this.#serve(ex, served, next)\n',
+    '',
+  ],
+  ['csrfToken', 'pipeline.ts', 'return csrf.csrfToken(ex, sessionId)', "return ''"],
+  [
+    'not-found and error handlers',
+    'index.ts',
+    '        app.use(pipeline.notFound, pipeline.errorHandler)\n',
+    '',
+  ],
+  [
+    'raw/server answers',
+    'server.ts',
+    'const markClosing = takeOverServer(server, raw)',
+    'const markClosing = () => {}',
+  ],
+  ['server timeouts', 'server.ts', '  applyServerTimeouts(server, core.config.timeouts)\n', ''],
+  [
+    'graceful shutdown',
+    'server.ts',
+    "  if (server.listening) shutdown.arm()\n  else server.once('listening', () => shutdown.arm())\n",
+    '',
+  ],
 ]
 
 export const MUTATIONS = [
@@ -122,85 +212,7 @@ export const MUTATIONS = [
     find,
     replace,
   })),
-  // The Express adapter's own wiring (pipeline.ts: middleware, route hook, response hooks,
-  // error middleware; server.ts: Node's server; index.ts: what `listen` mounts).
-  ...[
-    ['start', 'pipeline.ts', '        this.#pipeline.start(ex)\n', ''],
-    ['guards', 'pipeline.ts', 'refused = this.#pipeline.guard(ex)', 'refused = undefined'],
-    ['end', 'pipeline.ts', '    this.#pipeline.end(ex, status, seconds)\n', ''],
-    ['closed (abort, cut off)', 'pipeline.ts', '      this.#pipeline.closed(ex, seconds)\n', ''],
-    ['failed', 'pipeline.ts', '    this.#pipeline.failed(ex, err, out?.status ?? 500)\n', ''],
-    ['beforeSend (every answer)', 'pipeline.ts', '      this.#pipeline.beforeSend(ex)\n', ''],
-    [
-      'route beforeSend',
-      'pipeline.ts',
-      '      if (hooks !== undefined) for (const hook of hooks.beforeSend) hook(ex)\n',
-      '',
-    ],
-    [
-      'route after',
-      'pipeline.ts',
-      '    if (hooks !== undefined) for (const hook of hooks.after) hook(ex, status)\n',
-      '',
-    ],
-    [
-      'route beforeBody',
-      'pipeline.ts',
-      'const before = runHooks(hooks.beforeBody, ex, undefined)',
-      'const before: Verdict = undefined',
-    ],
-    [
-      'route body',
-      'pipeline.ts',
-      '    for (const wrap of hooks.body) stream = wrap(ex, stream)\n',
-      '',
-    ],
-    [
-      'route beforeValidation',
-      'pipeline.ts',
-      'const first = runHooks(hooks.beforeValidation, ex, body)',
-      'const first: Verdict = undefined',
-    ],
-    [
-      'route beforeHandler',
-      'pipeline.ts',
-      'return first ?? runHooks(hooks.beforeHandler, ex, body)',
-      'return first',
-    ],
-    ['body parsing', 'pipeline.ts', '      req.body = body\n', ''],
-    [
-      'routes matched ahead',
-      'pipeline.ts',
-      'const seen = this.#match(ex.path, ex.method)',
-      'const seen = undefined as SeenRoute | undefined',
-    ],
-    [
-      'served routes',
-      'pipeline.ts',
-      '      else if (served !== undefined) void this.#serve(ex, served, next)\n',
-      '',
-    ],
-    ['csrfToken', 'pipeline.ts', 'return csrf.csrfToken(ex, sessionId)', "return ''"],
-    [
-      'not-found and error handlers',
-      'index.ts',
-      '        app.use(pipeline.notFound, pipeline.errorHandler)\n',
-      '',
-    ],
-    [
-      'raw/server answers',
-      'server.ts',
-      'const markClosing = takeOverServer(server, raw)',
-      'const markClosing = () => {}',
-    ],
-    ['server timeouts', 'server.ts', '  applyServerTimeouts(server, core.config.timeouts)\n', ''],
-    [
-      'graceful shutdown',
-      'server.ts',
-      "  if (server.listening) shutdown.arm()\n  else server.once('listening', () => shutdown.arm())\n",
-      '',
-    ],
-  ].map(([feature, file, find, replace]) => ({
+  ...express.map(([feature, file, find, replace]) => ({
     adapter: 'express',
     feature,
     file: `${EXPRESS}/${file}`,

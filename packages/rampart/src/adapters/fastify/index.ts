@@ -36,7 +36,7 @@ const plugin: FastifyPluginAsync<RampartFastifyOptions> = async (app: FastifyIns
   // answers written before or outside routing: parser errors, router errors, 100-continue, and
   // requests arriving while the app closes (its preClose hook must run before the shutdown
   // drain's, which waits: Fastify refuses new requests from the moment closing starts)
-  core.rawAnswers = createRawAnswers(core, red, core.securityEvents)
+  core.rawAnswers = createRawAnswers(core, red)
   installServer(app, core, core.rawAnswers, options.shutdown)
   app.addHook('onClose', async () => {
     await core.close()

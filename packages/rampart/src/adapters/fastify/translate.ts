@@ -26,13 +26,15 @@ function settle(verdict: Verdict | Promise<Verdict>, done: Done): void {
   else done(verdict)
 }
 
-type HookName =
-  | 'onRequest'
-  | 'preParsing'
-  | 'preValidation'
-  | 'preHandler'
-  | 'onSend'
-  | 'onResponse'
+const HOOK_NAMES = [
+  'onRequest',
+  'preParsing',
+  'preValidation',
+  'preHandler',
+  'onSend',
+  'onResponse',
+] as const
+type HookName = (typeof HOOK_NAMES)[number]
 
 /**
  * Maps the ordered features of `pipeline` onto Fastify: one app `onRequest` hook (the exchange,
@@ -45,7 +47,7 @@ export function mountPipeline(
   app: FastifyInstance,
   core: Rampart,
   pipeline: Pipeline,
-  csrf: CsrfFeature,
+  csrf?: CsrfFeature,
 ): void {
   const { logger } = core
   app.decorateRequest('rampart', null as never)
@@ -56,9 +58,10 @@ export function mountPipeline(
     },
   } as never)
 
-  app.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest, sessionId?: string) {
-    return csrf.csrfToken(this.rampart, sessionId)
-  })
+  if (csrf !== undefined)
+    app.decorateRequest('csrfToken', function csrfToken(this: FastifyRequest, sessionId?: string) {
+      return csrf.csrfToken(this.rampart, sessionId)
+    })
 
   // Before the served routes are added, so they get it too: every error answer is errorAnswer's.
   const answerError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
@@ -109,12 +112,14 @@ export function mountPipeline(
       done()
     })
 
-  // Hooks Rampart added, so a GET route's HEAD twin (Fastify copies the options) gets none twice.
+  // Hooks Rampart added: a route whose options already carry one (a HEAD twin copied from its
+  // GET route after Rampart's hooks were added) gets none twice.
   const ours = new Set<unknown>()
+  const hooksOf = (route: RouteOptions, name: HookName): unknown[] =>
+    route[name] === undefined ? [] : [route[name]].flat()
   const add = (route: RouteOptions, name: HookName, hook: unknown, first: boolean) => {
-    const own = route[name] === undefined ? [] : [route[name]].flat()
-    if (own.some((h) => ours.has(h))) return
     ours.add(hook)
+    const own = hooksOf(route, name)
     ;(route as Record<HookName, unknown>)[name] = first ? [hook, ...own] : [...own, hook]
   }
   const attach = (route: RouteOptions, h: RouteHooks) => {
@@ -194,7 +199,8 @@ export function mountPipeline(
       config: (route.config ?? {}) as RouteConfig,
       bodyLimit: route.bodyLimit,
     }
-    for (const h of pipeline.route(spec)) attach(route, h)
+    const twin = HOOK_NAMES.some((name) => hooksOf(route, name).some((h) => ours.has(h)))
+    for (const h of pipeline.route(spec)) if (!twin) attach(route, h)
   })
 
   for (const served of pipeline.served) serve(app, served)
