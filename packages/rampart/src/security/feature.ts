@@ -44,7 +44,8 @@ export function securityFeature(core: Rampart): Feature {
   // The same set the answers written outside routing get (`headersFor`).
   const globalHeaders = defaultSecurityHeaders(config.isProduction)
   const noHeaders = splitSecurityHeaders({})
-  // Per route config (routes with a `helmet` option only), filled when the route is registered.
+  // Per route config (routes with a `helmet` option only): filled when the route is registered,
+  // or on its first request when the framework hands requests its own copy of the config.
   const routeHeaders = new WeakMap<RouteConfig, SecurityHeaders>()
   const headersOf = (routeConfig: RouteConfig): SecurityHeaders => {
     const own = routeConfig.helmet

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net'
 import formbody from '@fastify/formbody'
 import multipart from '@fastify/multipart'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import type { ShutdownOptions } from '../../src/adapters/fastify/index.js'
 import { frameworkErrors, rampart as rampartFastify } from '../../src/adapters/fastify/index.js'
-import type { ShutdownOptions } from '../../src/adapters/fastify/shutdown.js'
 import type { RampartOptions } from '../../src/config/options.js'
 import { bindUser } from '../../src/context/context.js'
 import type { Rampart } from '../../src/core/rampart.js'
@@ -70,12 +70,13 @@ export const buildFastify: Build = async (def, options = {}) => {
       done()
     })
   for (const route of def.routes) {
-    const config: RouteConfig = route.config ?? {}
+    // On Fastify `helmet` is a route option (as services write it), the rest the route's `config`.
+    const { helmet, ...config }: RouteConfig = route.config ?? {}
     app.route({
       method: methodsOf(route.method),
       url: route.path,
       config: config as never,
-      ...(config.helmet === undefined ? {} : { helmet: config.helmet }),
+      ...(helmet === undefined ? {} : { helmet }),
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const call: Call = {
           params: request.params as Record<string, string>,

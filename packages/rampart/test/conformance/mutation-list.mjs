@@ -40,7 +40,14 @@ const fastify = [
     '',
   ],
   ['translate: beforeSend (app onSend)', 'translate.ts', '    pipeline.beforeSend(ex)\n', ''],
-  ['translate: failed (onError)', 'translate.ts', '  if (pipeline.hasFailed)\n', '  if (false)\n'],
+  // `failed` feeds error tracking: its tests are in the error-tracking suite.
+  [
+    'translate: failed (onError)',
+    'translate.ts',
+    '  if (pipeline.hasFailed)\n',
+    '  if (false)\n',
+    ERRORS,
+  ],
   [
     'translate: route hooks (all)',
     'translate.ts',
@@ -121,7 +128,7 @@ const express = [
   ['guards', 'pipeline.ts', 'refused = this.#pipeline.guard(ex)', 'refused = undefined'],
   ['end', 'pipeline.ts', '    this.#pipeline.end(ex, status, seconds)\n', ''],
   ['closed (abort, cut off)', 'pipeline.ts', '      this.#pipeline.closed(ex, seconds)\n', ''],
-  ['failed', 'pipeline.ts', '    this.#pipeline.failed(ex, err, out?.status ?? 500)\n', ''],
+  ['failed', 'pipeline.ts', '    this.#pipeline.failed(ex, err, out?.status ?? 500)\n', '', ERRORS],
   ['beforeSend (every answer)', 'pipeline.ts', '      this.#pipeline.beforeSend(ex)\n', ''],
   [
     'route beforeSend',
@@ -205,18 +212,20 @@ export const MUTATIONS = [
       files,
     })),
   ),
-  ...fastify.map(([feature, file, find, replace]) => ({
+  ...fastify.map(([feature, file, find, replace, files]) => ({
     adapter: 'fastify',
     feature,
     file: `${FASTIFY}/${file}`,
     find,
     replace,
+    files,
   })),
-  ...express.map(([feature, file, find, replace]) => ({
+  ...express.map(([feature, file, find, replace, files]) => ({
     adapter: 'express',
     feature,
     file: `${EXPRESS}/${file}`,
     find,
     replace,
+    files,
   })),
 ]

@@ -15,7 +15,7 @@ const [onlyAdapter, ...onlyFeatures] = process.argv.slice(2).filter((a) => a !==
 const SUITE = ['packages/rampart/test/conformance/conformance.test.ts']
 const OUT = `/tmp/rampart-mutation-${process.pid}.json`
 
-const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /**
  * The name pattern of an adapter's tests, leaving out the ones that already fail without any
@@ -23,7 +23,7 @@ const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
  */
 function pattern(adapter, known) {
   if (known.length === 0) return adapter
-  return `^(?!.*(?:${known.map((t) => escape(t)).join('|')})).*${adapter}`
+  return `^(?!.*(?:${known.map((t) => escapeRegExp(t)).join('|')})).*${adapter}`
 }
 
 function run(adapter, files = SUITE, known = []) {

@@ -114,7 +114,8 @@ export class ExpressPipeline {
     // Just before the headers go out (Node calls `writeHead` for implicit headers too): one
     // method on the app's response prototype, which Express gives every response, instead of a
     // wrapper per response. Defined on that object itself: an extra prototype level would make
-    // every property read on a response walk one more object (measured: ~20k instructions).
+    // every property read on a response walk one more object (with one, the profile showed
+    // property lookups 22k instructions per request above bare Express).
     const response = app.response as Response
     const writeHead = response.writeHead as (
       this: Response,
