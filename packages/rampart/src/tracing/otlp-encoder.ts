@@ -362,8 +362,7 @@ export class OtlpTraceEncoder {
     this.#tag(fieldTag)
     const flags = ((traceFlags & 0xff) | HAS_IS_REMOTE | (isRemote ? IS_REMOTE : 0)) >>> 0
     this.#ensure(4)
-    this.#buf.writeUInt32LE(flags, this.#pos)
-    this.#pos += 4
+    this.#uint32(flags)
   }
 
   /**
@@ -387,9 +386,8 @@ export class OtlpTraceEncoder {
       0
     this.#tag(fieldTag)
     this.#ensure(8)
-    this.#buf.writeUInt32LE(low, this.#pos)
-    this.#buf.writeUInt32LE(high, this.#pos + 4)
-    this.#pos += 8
+    this.#uint32(low)
+    this.#uint32(high)
   }
 
   /**
@@ -445,6 +443,15 @@ export class OtlpTraceEncoder {
       this.#buf[this.#pos++] = (t & 0x7f) | 0x80
       this.#buf[this.#pos++] = t >>> 7
     }
+  }
+
+  /** Little-endian, without `writeUInt32LE`'s range checks (the callers' values are uint32). */
+  #uint32(v: number): void {
+    const buf = this.#buf
+    buf[this.#pos++] = v
+    buf[this.#pos++] = v >>> 8
+    buf[this.#pos++] = v >>> 16
+    buf[this.#pos++] = v >>> 24
   }
 
   #bytes(bytes: Buffer): void {
