@@ -8,14 +8,15 @@ import {
   SpanKind,
   SpanStatusCode,
 } from '@opentelemetry/api'
-import { type InstrumentationScope, TraceState } from '@opentelemetry/core'
+import { ExportResultCode, type InstrumentationScope, TraceState } from '@opentelemetry/core'
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer'
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources'
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base'
 import { describe, expect, it } from 'vitest'
 import { encodingSerializer, OtlpTraceEncoder } from '../../src/tracing/otlp-encoder.js'
+import { createProtobufExporter } from '../../src/tracing/otlp-proto-exporter.js'
 import { RequestSpan, type RequestSpanPipeline } from '../../src/tracing/request-span.js'
-import { decodeExportRequest } from '../support/otlp-receiver.js'
+import { decodeExportRequest, startOtlpReceiver } from '../support/otlp-receiver.js'
 
 /** The SDK's bytes: what the encoder must reproduce exactly. */
 const sdkBytes = (spans: ReadableSpan[]) =>
@@ -326,6 +327,30 @@ describe('the OTLP span encoder', () => {
         sdkBytes([withBadId]),
       ),
     ).toBe(0)
+  })
+
+  it('is what the http/protobuf exporter sends: the receiver gets the SDK’s bytes and decodes them', async () => {
+    const receiver = await startOtlpReceiver()
+    try {
+      const exporter = await createProtobufExporter({ url: `${receiver.url}/v1/traces` })
+      const r = prng(2024)
+      const resource = resourceFromAttributes({ 'service.name': 'wired' })
+      const batch = Array.from({ length: 20 }, () => span(r, resource, { name: 'rampart' }))
+      expect(new OtlpTraceEncoder().encode(batch)).toBeDefined()
+      const code = await new Promise((resolve) =>
+        exporter.export(batch, (res) => resolve(res.code)),
+      )
+      expect(code).toBe(ExportResultCode.SUCCESS)
+      await exporter.shutdown()
+      expect(receiver.contentTypes).toEqual(['application/x-protobuf'])
+      expect(Buffer.compare(receiver.bodies[0] as Buffer, sdkBytes(batch))).toBe(0)
+      expect(receiver.spans.map((s) => s.spanId)).toEqual(
+        batch.map((s) => s.spanContext().spanId.toLowerCase()),
+      )
+      expect(receiver.spans.every((s) => s.service === 'wired')).toBe(true)
+    } finally {
+      await receiver.close()
+    }
   })
 
   it('still writes the bytes pinned from the SDK for one fixed span (a change means the SDK’s encoding changed)', () => {
