@@ -52,14 +52,6 @@ const SHORT_STRING = 48
 /** Attribute keys kept pre-encoded per encoder, at most (keys beyond are encoded each time). */
 const MAX_KEYS = 1024
 
-/** Hex digit values by char code; -1 for anything else (the SDK would write garbage bytes). */
-const HEX = new Int8Array(128).fill(-1)
-for (let i = 0; i < 10; i++) HEX[48 + i] = i
-for (let i = 0; i < 6; i++) {
-  HEX[65 + i] = 10 + i
-  HEX[97 + i] = 10 + i
-}
-
 function varintSize(v: number): number {
   return v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5
 }
@@ -332,24 +324,20 @@ export class OtlpTraceEncoder {
 
   // Fields.
 
-  /** A trace or span id (hex) as bytes, as the SDK's `hexToBinary` for valid hex. */
+  /**
+   * A trace or span id (hex) as bytes, as the SDK's `hexToBinary` writes valid hex. Node's hex
+   * decoding stops at the first character that is not hex: fewer bytes than half the length
+   * means the id is not hex, and the SDK decides.
+   */
   #id(fieldTag: number, hex: string): void {
     if (typeof hex !== 'string' || hex.length % 2 !== 0 || hex.length > 254) throw UNSUPPORTED
     const n = hex.length >>> 1
     this.#ensure(2 + n)
     const buf = this.#buf
-    let pos = this.#pos
-    buf[pos++] = fieldTag
-    buf[pos++] = n
-    for (let i = 0; i < hex.length; i += 2) {
-      const a = hex.charCodeAt(i)
-      const b = hex.charCodeAt(i + 1)
-      const hi = a < 128 ? (HEX[a] as number) : -1
-      const lo = b < 128 ? (HEX[b] as number) : -1
-      if ((hi | lo) < 0) throw UNSUPPORTED
-      buf[pos++] = (hi << 4) | lo
-    }
-    this.#pos = pos
+    buf[this.#pos] = fieldTag
+    buf[this.#pos + 1] = n
+    if (n > 0 && buf.write(hex, this.#pos + 2, n, 'hex') !== n) throw UNSUPPORTED
+    this.#pos += 2 + n
   }
 
   #count(fieldTag: number, value: unknown): void {
@@ -456,12 +444,9 @@ export class OtlpTraceEncoder {
 
   #bytes(bytes: Buffer): void {
     this.#ensure(bytes.length)
-    if (bytes.length <= 32)
-      for (let i = 0; i < bytes.length; i++) this.#buf[this.#pos++] = bytes[i] as number
-    else {
-      bytes.copy(this.#buf, this.#pos)
-      this.#pos += bytes.length
-    }
+    // One `set` (a native copy) measured cheaper than a loop even for the ~20 bytes of a key.
+    this.#buf.set(bytes, this.#pos)
+    this.#pos += bytes.length
   }
 
   /**
