@@ -18,7 +18,9 @@
  * `undefined` and the caller uses the SDK's serialiser for that batch, so an unusual span costs
  * time, never different bytes.
  *
- * Measured gain (`npm run bench -- instructions`, tracing on, Node 20): see ADR 0020.
+ * Measured gain (`npm run bench -- span-encoder`, callgrind, Node 20.20.2, batches of 512 of
+ * Rampart's server spans): 19.7k instructions per span against the SDK's 48.1k, about 28k fewer
+ * per traced request (one server span each). See ADR 0020.
  */
 import type { Attributes, HrTime, SpanContext, SpanStatus } from '@opentelemetry/api'
 import type { InstrumentationScope } from '@opentelemetry/core'
