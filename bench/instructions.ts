@@ -52,6 +52,10 @@ export default async () => {
       },
     },
   ]
+  // BENCH_VARIANTS=bare,tracing measures only the variants whose names contain one of the words.
+  const only = process.env.BENCH_VARIANTS?.split(',').filter(Boolean)
+  if (only?.length)
+    variants.splice(0, Infinity, ...variants.filter((v) => only.some((w) => v.name.includes(w))))
   const rounds = Number(process.env.BENCH_ROUNDS ?? 0) || 2
   const warmup = 20_000
   const requests = 5_000

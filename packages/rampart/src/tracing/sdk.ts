@@ -114,10 +114,9 @@ async function createExporter(
     >('@opentelemetry/exporter-trace-otlp-http', 'tracing over OTLP/HTTP with JSON')
     return new OTLPTraceExporter(options)
   }
-  const { OTLPTraceExporter } = await importPeer<
-    typeof import('@opentelemetry/exporter-trace-otlp-proto')
-  >('@opentelemetry/exporter-trace-otlp-proto', 'tracing over OTLP/HTTP')
-  return new OTLPTraceExporter(options)
+  // The SDK's OTLP/HTTP protobuf exporter, with Rampart's encoder writing the bodies.
+  const { createProtobufExporter } = await import('./otlp-proto-exporter.js')
+  return createProtobufExporter(options)
 }
 
 /**
