@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { resolveConfig } from '../../src/config/resolve.js'
 import { defineConfig } from '../../src/slo/options.js'
 import { hangUp } from '../support/hang-up.js'
 import { type RawAnswer, rawExchange } from '../support/raw-http.js'
@@ -29,39 +28,6 @@ const tmp = mkdtempSync(join(tmpdir(), 'rampart-conformance-'))
 afterAll(() => rmSync(tmp, { recursive: true, force: true }))
 let dbs = 0
 
-/**
- * The options issue 19 regroups (`metrics: { token }`, `console: { enabled, token }`, `audit: {
- * db, key, …tuning }`), written in one place. Until that change (branch h4) is merged with the
- * adapters, the tree may have either shape: the grouped one refuses the old names at start-up,
- * which is how this tells them apart. Once both are merged, only the grouped branch is needed.
- */
-const grouped = (() => {
-  try {
-    resolveConfig(
-      { metricsToken: METRICS_TOKEN, secretKey: SECRET_KEY, nodeEnv: 'test' } as never,
-      {},
-    )
-    return false
-  } catch (err) {
-    return /no longer an option/.test(String(err))
-  }
-})()
-const opt = {
-  metricsToken: (token: string): ConformanceOptions =>
-    (grouped ? { metrics: { token } } : { metricsToken: token }) as ConformanceOptions,
-  console: (enabled: boolean, token?: string): ConformanceOptions =>
-    (grouped
-      ? { console: { enabled, ...(token === undefined ? {} : { token }) } }
-      : {
-          console: enabled,
-          ...(token === undefined ? {} : { consoleToken: token }),
-        }) as ConformanceOptions,
-  audit: (db: string, key: string): ConformanceOptions =>
-    (grouped
-      ? { audit: { db, key, busyTimeoutMs: 50 } }
-      : { audit: { db, key }, auditOptions: { busyTimeoutMs: 50 } }) as ConformanceOptions,
-}
-
 /** What the suite's apps run with, unless a test says otherwise. */
 function defaults(): ConformanceOptions & { auditFile: string } {
   const auditFile = join(tmp, `audit-${dbs++}.db`)
@@ -71,9 +37,9 @@ function defaults(): ConformanceOptions & { auditFile: string } {
     dataDir: tmp,
     maxBodyKb: 8,
     maxUploadMb: 1,
-    ...opt.console(true),
+    console: { enabled: true },
     csrf: { sessionCookie: SESSION_COOKIE, allowedOrigins: ['https://admin.example.com'] },
-    ...opt.audit(`sqlite:${auditFile}`, AUDIT_KEY),
+    audit: { db: `sqlite:${auditFile}`, key: AUDIT_KEY, busyTimeoutMs: 50 },
   }
 }
 
@@ -277,7 +243,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('/metrics with a token: 401 with WWW-Authenticate Bearer without or with a wrong one, 200 with it', async () => {
-      await begin(opt.metricsToken(METRICS_TOKEN))
+      await begin({ metrics: { token: METRICS_TOKEN } })
       const none = await fetch(url('/metrics'))
       expect(none.status).toBe(401)
       expect(none.headers.get('www-authenticate')).toContain('Bearer')
@@ -643,7 +609,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('in production a 500 shows no message or stack; its request id finds the logged error', async () => {
-      const t = await begin({ nodeEnv: 'production', ...opt.console(false) })
+      const t = await begin({ nodeEnv: 'production', console: { enabled: false } })
       for (const accept of [HTML, 'application/json']) {
         const res = await fetch(url('/boom'), { headers: { accept } })
         expect(res.status).toBe(500)
@@ -868,7 +834,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('HSTS in production', async () => {
-      await begin({ nodeEnv: 'production', ...opt.console(false) })
+      await begin({ nodeEnv: 'production', console: { enabled: false } })
       for (const path of ['/items/1', '/page'])
         expect((await fetch(url(path))).headers.get('strict-transport-security')).toBe(
           'max-age=31536000; includeSubDomains',
@@ -1141,7 +1107,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
     })
 
     it('with a token: 401 without it, 200 with it; off is a 404', async () => {
-      await begin(opt.console(true, CONSOLE_TOKEN))
+      await begin({ console: { enabled: true, token: CONSOLE_TOKEN } })
       const none = await fetch(url('/_rampart/api/summary'), {
         headers: { accept: 'application/json' },
       })
@@ -1153,7 +1119,7 @@ describe.each(adapters)('conformance on $name', ({ build }) => {
       expect(ok.status).toBe(200)
       await app?.close()
       app = undefined
-      await begin(opt.console(false))
+      await begin({ console: { enabled: false } })
       expect((await fetch(url('/_rampart'))).status).toBe(404)
     })
   })

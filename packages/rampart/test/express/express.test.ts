@@ -117,7 +117,7 @@ describe('rampart/express', () => {
   })
 
   it('answers errors as negotiated problems, never with a stack trace', async () => {
-    const b = await build({ nodeEnv: 'production', console: false })
+    const b = await build({ nodeEnv: 'production', console: { enabled: false } })
     b.app.get('/forbidden', () => {
       throw new HttpError(403, { detail: 'Only the owner may do this.' })
     })
