@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import express, { type Express, type Request, type Response } from 'express'
+import express, { type Express, type Request } from 'express'
 import { HttpError } from 'rampart'
 import { rampart } from 'rampart/express'
 import { NewOrder, NewOrderForm, OrderBook } from './orders.js'
@@ -55,16 +55,11 @@ export async function buildApp(
     res.type('html').send(orderForm(req.csrfToken(session)))
   })
 
-  // The annotation: `rp.route()` is a plain RequestHandler, which hides the path's `{ id }`.
-  app.get(
-    '/orders/:id',
-    rp.route({ rateLimit: 'read' }),
-    (req: Request<{ id: string }>, res: Response) => {
-      const order = orders.find(req.params.id)
-      if (!order) throw new HttpError(404, { detail: `There is no order ${req.params.id}.` })
-      res.json(order)
-    },
-  )
+  app.get('/orders/:id', rp.route({ rateLimit: 'read' }), (req, res) => {
+    const order = orders.find(req.params.id)
+    if (!order) throw new HttpError(404, { detail: `There is no order ${req.params.id}.` })
+    res.json(order)
+  })
 
   app.post('/orders', rp.route({ rateLimit: 'write', audit: 'order.create' }), (req, res) => {
     const form = req.is('application/x-www-form-urlencoded') === 'application/x-www-form-urlencoded'

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs'
+import { dirname } from 'node:path'
 import type Database from 'better-sqlite3'
 import {
   type Generated,
@@ -94,6 +96,10 @@ export async function openStore(options: StoreOptions): Promise<AuditStore> {
     const { default: SQLite } = await loadSqlite(options.url)
     let db: Database.Database
     try {
+      // A new database's directory is made (DATA_DIR need not exist yet); an existing one's
+      // (the CLI's `mustExist`) is never.
+      if (options.mustExist !== true && path !== ':memory:')
+        mkdirSync(dirname(path), { recursive: true })
       db = new SQLite(path, { fileMustExist: options.mustExist === true })
     } catch (err) {
       throw new RampartError(

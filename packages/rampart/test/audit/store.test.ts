@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { afterAll, describe, expect, it } from 'vitest'
 import { GENESIS_HASH } from '../../src/audit/canonical.js'
 import { type AuditStore, openStore } from '../../src/audit/store.js'
@@ -100,5 +101,20 @@ describe('rampart/internal', () => {
       'checkpointIsValid',
     ])
       expect(typeof (mod as Record<string, unknown>)[name], name).toBe('function')
+  })
+})
+
+describe('a SQLite audit database in a directory that does not exist yet', () => {
+  const tmp = tempDir()
+  afterAll(() => tmp.cleanup())
+
+  it('is created with its directory (DATA_DIR need not exist); the CLI’s mustExist never creates one', async () => {
+    const url = `sqlite:${tmp.dir}/fresh/data/audit.db`
+    const missing = await openStore({ url, key: 'k'.repeat(32), mustExist: true }).catch((e) => e)
+    expect(missing).toMatchObject({ code: 'ERR_RAMPART_AUDIT' })
+    expect(existsSync(`${tmp.dir}/fresh`)).toBe(false)
+    const store = await openStore({ url, key: 'k'.repeat(32) })
+    await store.shutdown()
+    expect(existsSync(`${tmp.dir}/fresh/data/audit.db`)).toBe(true)
   })
 })

@@ -41,7 +41,7 @@ export interface RampartExpress {
    * @example
    * app.get('/orders/:id', rp.route({ rateLimit: 'read', audit: 'order.read' }), handler)
    */
-  route(config: RouteConfig): RequestHandler
+  route(config: RouteConfig): RouteMiddleware
   /** Answers what no route did with a 404 problem (or page). Mount after the routes. */
   readonly notFound: RequestHandler
   /** Turns every error into a negotiated RFC 9457 problem (or page). Mount last. */

@@ -21,7 +21,13 @@ type Held = Request & { rampart?: ExpressExchange }
 type Hook<K extends keyof CompiledHooks> = CompiledHooks[K][number]
 
 /** A route config middleware made by `rp.route()`; the app's `route` wrapper reads its tag. */
-export interface RouteMiddleware extends RequestHandler {
+/**
+ * What `rp.route()` returns: a middleware tagged with its route's config. Generic in the
+ * request's parameters, so that among a route's handlers it takes the route's own
+ * (`req.params.id` stays a `string` in the handler after it).
+ */
+export interface RouteMiddleware {
+  <P = Record<string, string>>(req: Request<P>, res: Response, next: NextFunction): void
   readonly rampartRoute: RouteConfig
 }
 
