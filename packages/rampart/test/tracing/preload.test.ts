@@ -32,7 +32,13 @@ describe.skipIf(!databaseUrl)('node --import rampart/otel', () => {
         headers: { traceparent: `00-${traceId}-b7ad6b7169203331-01` },
       })
       expect(res.status).toBe(200)
-      await receiver.waitFor((s) => s.filter((x) => x.traceId === traceId).length >= 2)
+      // Both the server span and a client span: they may come in separate export batches
+      // (a pg span ends, and is exported, before the server span under load).
+      await receiver.waitFor(
+        (s) =>
+          s.some((x) => x.traceId === traceId && x.kind === 2) &&
+          s.filter((x) => x.traceId === traceId).length >= 2,
+      )
       const spans = receiver.spans.filter((s) => s.traceId === traceId)
       const server = spans.find((s) => s.kind === 2)
       const query = spans.find((s) =>
