@@ -99,6 +99,7 @@ export async function openStore(options: StoreOptions): Promise<AuditStore> {
       // A new database's directory is made (DATA_DIR need not exist yet); an existing one's
       // (the CLI's `mustExist`) is never.
       if (options.mustExist !== true && path !== ':memory:')
+        // eslint-disable-next-line security/detect-non-literal-fs-filename -- AUDIT_DB or DATA_DIR, the operator's setting; never request input
         mkdirSync(dirname(path), { recursive: true })
       db = new SQLite(path, { fileMustExist: options.mustExist === true })
     } catch (err) {
