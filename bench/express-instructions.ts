@@ -1,9 +1,11 @@
 import { countInstructions, haveCallgrind } from './lib/instruction-count.js'
 
 /**
- * Bare Express 5 against Express 5 + Rampart's defaults (route rate limited), in CPU
- * instructions per request under callgrind, as `instructions` does for Fastify. The bar
- * (issue 19): Rampart's defaults keep at least 85 % of bare Express.
+ * Bare Express 5 against Express 5 + Rampart's defaults (route rate limited), and against the
+ * peer stack a team stitches by hand for the same (pino-http, prom-client middleware, helmet,
+ * express-rate-limit, csrf-csrf), in CPU instructions per request under callgrind, as
+ * `instructions` does for Fastify. The bar (issue 19): Rampart's defaults keep at least 85 % of
+ * bare Express.
  */
 export default async () => {
   if (!haveCallgrind()) {
@@ -18,6 +20,11 @@ export default async () => {
       name: 'express + rampart defaults, route rate limited',
       server: 'express-rampart.ts',
       env: { SECRET_KEY: 'b'.repeat(40), BENCH_RATE_LIMIT: 'read' },
+    },
+    {
+      name: 'express peer stack, route rate limited',
+      server: 'express-peer-stack.ts',
+      env: {},
     },
   ]
   const rounds = Number(process.env.BENCH_ROUNDS ?? 0) || 2

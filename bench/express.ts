@@ -9,7 +9,7 @@ export default () =>
   runHttpSuite({
     name: 'Rampart defaults vs bare Express',
     description:
-      "Bare Express 5 (`x-powered-by` off); Express 5 + `rampart(app)` with its defaults and tracing off (request id, async context, one JSON access line per request to a file, RED metrics, security headers, CSRF check on unsafe methods, body limits, in-memory rate limiting with a limit no run reaches: the route is `rp.route({ rateLimit: 'read' })`).",
+      "Bare Express 5 (`x-powered-by` off); Express 5 + `rampart(app)` with its defaults and tracing off (request id, async context, one JSON access line per request to a file, RED metrics, security headers, CSRF check on unsafe methods, body limits, in-memory rate limiting with a limit no run reaches: the route is `rp.route({ rateLimit: 'read' })`); the peer stack a team stitches by hand for the same: pino-http (request id, access log to a file), prom-client RED middleware by route template, helmet, `express.json`/`express.urlencoded` with a 1 MB limit, cookie-parser + csrf-csrf (double submit, unsafe methods only), express-rate-limit on the route with the same limit, a JSON error handler.",
     baseline: 'express bare',
     variants: [
       { name: 'express bare', server: 'express-bare.ts' },
@@ -18,6 +18,7 @@ export default () =>
         server: 'express-rampart.ts',
         env: { SECRET_KEY: 'b'.repeat(40), BENCH_RATE_LIMIT: 'read' },
       },
+      { name: 'express peer stack', server: 'express-peer-stack.ts' },
     ],
     request: { path: '/items/1' },
   })
