@@ -113,23 +113,23 @@ describe('resolveConfig', () => {
       METRICS_TOKEN: 'm'.repeat(16),
       RAMPART_CONSOLE: 'false',
       RAMPART_CONSOLE_TOKEN: 'c'.repeat(16),
-      AUDIT_DB: 'sqlite:/tmp/from-env.db',
+      AUDIT_DB: 'sqlite:data/from-env.db',
     }
     const fromEnv = resolveConfig({}, env)
     expect(fromEnv.metrics).toEqual({ enabled: false, token: 'm'.repeat(16) })
     expect(fromEnv.console).toEqual({ enabled: false, token: 'c'.repeat(16) })
-    expect(fromEnv.audit.db).toBe('sqlite:/tmp/from-env.db')
+    expect(fromEnv.audit.db).toBe('sqlite:data/from-env.db')
     const fromOptions = resolveConfig(
       {
         metrics: { enabled: true, token: 'n'.repeat(16), seriesCap: 10 },
         console: { enabled: true, token: 'd'.repeat(16) },
-        audit: { db: 'sqlite:/tmp/from-option.db', table: 'events' },
+        audit: { db: 'sqlite:data/from-option.db', table: 'events' },
       },
       env,
     )
     expect(fromOptions.metrics).toEqual({ enabled: true, token: 'n'.repeat(16) })
     expect(fromOptions.console).toEqual({ enabled: true, token: 'd'.repeat(16) })
-    expect(fromOptions.audit.db).toBe('sqlite:/tmp/from-option.db')
+    expect(fromOptions.audit.db).toBe('sqlite:data/from-option.db')
     // A short token is refused under the option's own name, masked.
     expect(errorOf(() => resolveConfig({ metrics: { token: 'short' } }, env))).toBe(
       'metrics.token: got "***" (5 characters); expected at least 16 characters',
