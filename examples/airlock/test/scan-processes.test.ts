@@ -113,6 +113,8 @@ describe('airlock scans across processes', () => {
     const web = run('main.ts', { PORT: String(port), DATA_DIR: dataDir() })
     const { scan, requestId } = await uploadAndScan(`http://127.0.0.1:${port}`, 'a,n\nx,3\n')
     expect(scan).toEqual({ status: 'flagged', findings: [{ row: 2, column: 'n', value: '3' }] })
+    // The run's line is written once the processor returned, just after the result is stored.
+    await until(() => (web.lines('job.completed').length > 0 ? true : undefined), 'job line')
     expect(web.lines('job.completed').map((l) => l.request_id)).toEqual([requestId])
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
     expect(
@@ -140,6 +142,7 @@ describe('airlock scans across processes', () => {
       const { scan, requestId } = await uploadAndScan(`http://127.0.0.1:${port}`, 'a,n\nx,30\n')
       expect(scan).toEqual({ status: 'clean', findings: [] })
       // The worker did the scan, in the upload request's context; the web process did none.
+      await until(() => (worker.lines('job.completed').length > 0 ? true : undefined), 'job line')
       expect(worker.lines('job.completed').map((l) => l.request_id)).toEqual([requestId])
       expect(web.lines('job.completed')).toEqual([])
       const workerMetrics = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text()
