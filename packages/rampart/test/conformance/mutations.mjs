@@ -6,6 +6,8 @@
 // Prints a markdown table; exits 1 when a mutation made no test fail (or did not apply).
 import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 import { MUTATIONS } from './mutation-list.mjs'
 
@@ -13,7 +15,7 @@ import { MUTATIONS } from './mutation-list.mjs'
 let bail = process.argv.includes('--bail')
 const [onlyAdapter, ...onlyFeatures] = process.argv.slice(2).filter((a) => a !== '--bail')
 const SUITE = ['packages/rampart/test/conformance/conformance.test.ts']
-const OUT = `/tmp/rampart-mutation-${process.pid}.json`
+const OUT = join(tmpdir(), `rampart-mutation-${process.pid}.json`)
 
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
