@@ -295,9 +295,21 @@ export class ExpressPipeline {
       performance.now(),
     )
     ;(req as Held).rampart = ex
-    res.once('close', () => this.#closed(ex))
+    res.on('close', this.#onClose)
     return ex
   }
+
+  /**
+   * The `close` listener of every response: one function made once, which finds the exchange
+   * through `res.req`, instead of a closure and a `once` wrapper made per request.
+   */
+  readonly #onClose = (() => {
+    const pipeline = this
+    return function onClose(this: Response): void {
+      const ex = (this.req as Held).rampart
+      if (ex !== undefined) pipeline.#closed(ex)
+    }
+  })()
 
   #servedRoute(raw: string, method: string): ServedRoute | undefined {
     // As a router reads it (`/%68ealthz` is `/healthz`), like Fastify's.

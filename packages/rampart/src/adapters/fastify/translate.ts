@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import type {
   FastifyInstance,
@@ -63,6 +64,24 @@ export function mountPipeline(
       return csrf.csrfToken(this.rampart, sessionId)
     })
 
+  /**
+   * The exchange of a request, made once by Rampart's first hook (or by the error handler, when
+   * an earlier hook failed), and its end watched from the response's own events rather than an
+   * app `onResponse` hook, which makes Fastify time every reply and add and remove two
+   * listeners of its own: `finish` is the answer sent (`end`), a `close` before it the client
+   * gone or the response cut off (`closed`, a no-op after `end`). The gain is in
+   * docs/benchmarks.md (issue 24, "the answer's end from the response's events").
+   */
+  const exchangeOf = (request: FastifyRequest, reply: FastifyReply): FastifyExchange => {
+    const ex = newExchange(request, reply)
+    const res = reply.raw
+    res.on('finish', () => {
+      if (!ex.finished) pipeline.end(ex, res.statusCode, (performance.now() - ex.startedAt) / 1000)
+    })
+    res.on('close', () => pipeline.closed(ex, (performance.now() - ex.startedAt) / 1000))
+    return ex
+  }
+
   // Before the served routes are added, so they get it too: every error answer is errorAnswer's.
   const answerError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     request.rampart ??= exchangeOf(request, reply)
@@ -88,12 +107,7 @@ export function mountPipeline(
     request.rampart = ex
     request.log = logger
     pipeline.start(ex)
-    reply.raw.on('close', () => pipeline.closed(ex, reply.elapsedTime / 1000))
     runWithContext(ex.context, pipeline.hasGuards ? guarded(ex, done) : done)
-  })
-  app.addHook('onResponse', (request, reply, done) => {
-    pipeline.end(request.rampart, reply.statusCode, reply.elapsedTime / 1000)
-    done()
   })
   // One app-wide onSend: every answer's last step (the document headers), and a body stream
   // that fails once its headers are out is the server's failure, not a hang-up.
@@ -207,8 +221,8 @@ export function mountPipeline(
   app.addHook('onReady', () => pipeline.ready())
 }
 
-/** The exchange of a request, made once by Rampart's first hook (or by the error handler, when an earlier hook failed). */
-function exchangeOf(request: FastifyRequest, reply: FastifyReply): FastifyExchange {
+/** A request's exchange, with what routing decided. */
+function newExchange(request: FastifyRequest, reply: FastifyReply): FastifyExchange {
   const options = request.routeOptions
   const ex = new FastifyExchange(request, reply, contextFor(request.headers, request.ip))
   if (!request.is404 && options.url !== undefined) {
