@@ -163,3 +163,38 @@ for (const r of rows) {
       : `${n(r.a)}  ${r.name}\n`,
   )
 }
+
+/**
+ * Whose code the instructions ran in (self cost, summed over every function, not only the top
+ * rows): Rampart's JavaScript, the framework's and other packages', Node's JavaScript, V8
+ * (builtins such as property access and string work, the runtime, the compiler, the garbage
+ * collector, regular expressions), and native libraries (libc, simdutf, Node's C++). A
+ * function's calls into V8 count as V8's: Rampart's row is what its own code executes, the rest
+ * of its cost shows in the rows it calls into.
+ */
+function ownerOf(name: string): string {
+  if (name.includes('/packages/rampart/') || name.includes('/rampart/dist/')) return 'Rampart (JS)'
+  if (name.includes('/node_modules/')) return 'packages (framework, pino, …)'
+  if (name.includes('node:')) return "Node's JavaScript"
+  if (
+    /^(Builtins_|RegExp|v8::|heap::|cppgc::|Stub:|BytecodeHandler:)/.test(name) ||
+    name.includes('v8::internal')
+  )
+    return 'V8 (builtins, runtime, compiler, GC, regexps)'
+  return 'native (libc, simdutf, Node C++, …)'
+}
+const owners = new Map<string, { a: number; b: number }>()
+for (const name of new Set([...main.keys(), ...base.keys()])) {
+  const o = owners.get(ownerOf(name)) ?? { a: 0, b: 0 }
+  o.a += main.get(name) ?? 0
+  o.b += base.get(name) ?? 0
+  owners.set(ownerOf(name), o)
+}
+process.stdout.write('\nby owner (self cost, every function):\n')
+for (const [owner, o] of [...owners].sort((x, y) => y[1].a - y[1].b - (x[1].a - x[1].b)))
+  process.stdout.write(
+    args.against
+      ? `${(o.a - o.b >= 0 ? '+' : '') + Math.round(o.a - o.b)}`.padStart(8) +
+          ` ${n(o.a)} ${n(o.b)}  ${owner}\n`
+      : `${n(o.a)}  ${owner}\n`,
+  )

@@ -39,8 +39,8 @@ type HookName = (typeof HOOK_NAMES)[number]
 
 /**
  * Maps the ordered features of `pipeline` onto Fastify: one app `onRequest` hook (the exchange,
- * the context, every `start`, then the guards), one `onResponse` and a raw `close` listener
- * (`end` / `abort`), one `onError` when some feature watches failures, per-route hooks from
+ * the context, every `start`, then the guards), the raw response's `finish` and `close`
+ * listeners (`end` / `abort`), one `onError` when some feature watches failures, per-route hooks from
  * `forRoute` (only on the routes that want them), the served endpoints and `ready`. Every
  * per-request decision is the features'; this file only translates.
  */
