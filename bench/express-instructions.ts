@@ -1,4 +1,9 @@
-import { countInstructions, haveCallgrind } from './lib/instruction-count.js'
+import {
+  countVariants,
+  haveCallgrind,
+  runsInThousands,
+  type Variant,
+} from './lib/instruction-count.js'
 
 /**
  * Bare Express 5 against Express 5 + Rampart's defaults (route rate limited), and against the
@@ -14,7 +19,7 @@ export default async () => {
     process.stderr.write(`${markdown}\n`)
     return { markdown }
   }
-  const variants: Array<{ name: string; server: string; env: Record<string, string> }> = [
+  const variants: Variant[] = [
     { name: 'express bare', server: 'express-bare.ts', env: {} },
     {
       name: 'express + rampart defaults, route rate limited',
@@ -30,37 +35,18 @@ export default async () => {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 0) || 2
   const warmup = 20_000
   const requests = 5_000
-  const results: Array<{ name: string; counts: number[]; errors: number }> = []
-  for (const v of variants) {
-    const counts: number[] = []
-    let errors = 0
-    for (let round = 0; round < rounds; round++) {
-      const r = await countInstructions({
-        server: v.server,
-        env: v.env,
-        warmup,
-        requests,
-        path: '/items/1',
-      })
-      counts.push(r.perRequest)
-      errors += r.errors + r.non2xx
-      process.stderr.write(
-        `  ${round + 1}/${rounds} ${v.name.padEnd(48)} ${Math.round(r.perRequest)} instructions/request\n`,
-      )
-    }
-    results.push({ name: v.name, counts, errors })
-  }
+  const results = await countVariants(variants, { rounds, warmup, requests })
   const base = Math.min(...(results[0]?.counts ?? [1]))
   const markdown = [
     '### Express: instructions per request (callgrind)',
     '',
     `Node ${process.version}; as \`instructions\` (${warmup.toLocaleString('en')} warm-up requests, ${requests.toLocaleString('en')} counted, \`GET /items/1\`, ${rounds} runs, lowest kept). "Share of bare" is bare Express's count divided by the variant's.`,
     '',
-    '| variant | instructions/request | share of bare | non-2xx + errors |',
-    '|---|---:|---:|---:|',
+    '| variant | instructions/request | share of bare | runs (k) | non-2xx | errors |',
+    '|---|---:|---:|---|---:|---:|',
     ...results.map((r) => {
       const best = Math.min(...r.counts)
-      return `| ${r.name} | ${(best / 1000).toFixed(1)}k | ${((base / best) * 100).toFixed(1)} % | ${r.errors} |`
+      return `| ${r.name} | ${(best / 1000).toFixed(1)}k | ${((base / best) * 100).toFixed(1)} % | ${runsInThousands(r.counts)} | ${r.non2xx} | ${r.errors} |`
     }),
     '',
   ].join('\n')

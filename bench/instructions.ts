@@ -1,5 +1,11 @@
 import { startOtlpReceiver } from '../packages/rampart/test/support/otlp-receiver.js'
-import { countInstructions, haveCallgrind } from './lib/instruction-count.js'
+import {
+  countVariants,
+  haveCallgrind,
+  runsInThousands,
+  type Variant,
+  type VariantCounts,
+} from './lib/instruction-count.js'
 import { BENCH_LIMIT_PER_MINUTE } from './servers/routes.js'
 
 /**
@@ -25,7 +31,7 @@ export default async () => {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_BSP_SCHEDULE_DELAY: '5000',
   }
-  const variants: Array<{ name: string; server: string; env?: Record<string, string> }> = [
+  const variants: Variant[] = [
     { name: 'fastify bare', server: 'fastify-bare.ts' },
     { name: 'fastify + rampart logging only', server: 'fastify-rampart-pillars.ts', env: secret },
     { name: 'fastify + pino logger (peer)', server: 'fastify-pino.ts' },
@@ -59,40 +65,16 @@ export default async () => {
   const rounds = Number(process.env.BENCH_ROUNDS ?? 0) || 2
   const warmup = 20_000
   const requests = 5_000
-  const results: Array<{ name: string; counts: number[]; non2xx: number; errors: number }> = []
+  let results: VariantCounts[]
   try {
-    for (const v of variants) {
-      const counts: number[] = []
-      let non2xx = 0
-      let errors = 0
-      for (let round = 0; round < rounds; round++) {
-        const r = await countInstructions({
-          server: v.server,
-          env: v.env,
-          warmup,
-          requests,
-          path: '/items/1',
-        })
-        counts.push(r.perRequest)
-        non2xx += r.non2xx
-        errors += r.errors
-        process.stderr.write(
-          `  ${round + 1}/${rounds} ${v.name.padEnd(46)} ${Math.round(r.perRequest)} instructions/request (${r.requests} requests, ${r.errors} errors)\n`,
-        )
-      }
-      results.push({ name: v.name, counts, non2xx, errors })
-    }
+    results = await countVariants(variants, { rounds, warmup, requests })
   } finally {
     await receiver.close()
   }
   const base = Math.min(...(results[0]?.counts ?? [1]))
   const rows = results.map((r) => {
     const best = Math.min(...r.counts)
-    const all = [...r.counts]
-      .sort((a, b) => a - b)
-      .map((c) => (c / 1000).toFixed(1))
-      .join(', ')
-    return `| ${r.name} | ${(best / 1000).toFixed(1)}k | ${((base / best) * 100).toFixed(1)} % | ${all} | ${r.non2xx} | ${r.errors} |`
+    return `| ${r.name} | ${(best / 1000).toFixed(1)}k | ${((base / best) * 100).toFixed(1)} % | ${runsInThousands(r.counts)} | ${r.non2xx} | ${r.errors} |`
   })
   const markdown = [
     '### Instructions per request (callgrind)',

@@ -128,3 +128,57 @@ export async function countInstructions(
     rmSync(dir, { recursive: true, force: true })
   }
 }
+
+/** One server of an instructions suite, and what it is called in the table. */
+export interface Variant {
+  readonly name: string
+  readonly server: string
+  readonly env?: Record<string, string>
+}
+
+/** Every run's count of one variant, with its non-2xx answers and errors summed over the runs. */
+export interface VariantCounts {
+  readonly name: string
+  readonly counts: number[]
+  non2xx: number
+  errors: number
+}
+
+/**
+ * Counts each variant `rounds` times, one run at a time (two callgrind runs side by side change
+ * each other's counts), `GET /items/1` after `warmup` requests, printing every run as it ends.
+ */
+export async function countVariants(
+  variants: readonly Variant[],
+  { rounds, warmup, requests }: { rounds: number; warmup: number; requests: number },
+): Promise<VariantCounts[]> {
+  const results: VariantCounts[] = []
+  for (const v of variants) {
+    const result: VariantCounts = { name: v.name, counts: [], non2xx: 0, errors: 0 }
+    for (let round = 0; round < rounds; round++) {
+      const r = await countInstructions({
+        server: v.server,
+        env: v.env,
+        warmup,
+        requests,
+        path: '/items/1',
+      })
+      result.counts.push(r.perRequest)
+      result.non2xx += r.non2xx
+      result.errors += r.errors
+      process.stderr.write(
+        `  ${round + 1}/${rounds} ${v.name.padEnd(48)} ${Math.round(r.perRequest)} instructions/request (${r.requests} requests, ${r.errors} errors)\n`,
+      )
+    }
+    results.push(result)
+  }
+  return results
+}
+
+/** The runs of one variant, lowest first, in thousands (`97.4, 97.9`). */
+export function runsInThousands(counts: readonly number[]): string {
+  return [...counts]
+    .sort((a, b) => a - b)
+    .map((c) => (c / 1000).toFixed(1))
+    .join(', ')
+}

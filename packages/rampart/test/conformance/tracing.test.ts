@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   type OtlpReceiver,
   type ReceivedSpan,
-  startOtlpReceiver,
+  startTracingReceiver,
 } from '../support/otlp-receiver.js'
 import { adapters, type Running } from './adapters.js'
 import { conformanceApp } from './app.js'
@@ -14,15 +14,9 @@ const SERVER = 2
 let receiver: OtlpReceiver
 
 beforeAll(async () => {
-  receiver = await startOtlpReceiver()
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url
-  process.env.OTEL_BSP_SCHEDULE_DELAY = '50'
+  receiver = await startTracingReceiver()
 })
-afterAll(async () => {
-  await receiver?.close()
-  delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT
-  delete process.env.OTEL_BSP_SCHEDULE_DELAY
-})
+afterAll(() => receiver?.close())
 
 describe.each(adapters)('tracing on $name', ({ build }) => {
   let app: Running | undefined

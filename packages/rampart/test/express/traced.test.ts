@@ -2,20 +2,14 @@ import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { rampart } from 'rampart/express'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { type OtlpReceiver, startOtlpReceiver } from '../support/otlp-receiver.js'
+import { type OtlpReceiver, startTracingReceiver } from '../support/otlp-receiver.js'
 
 // Tracing is configured once per process from the environment: its own file (own worker).
 let receiver: OtlpReceiver
 beforeAll(async () => {
-  receiver = await startOtlpReceiver()
-  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url
-  process.env.OTEL_BSP_SCHEDULE_DELAY = '50'
+  receiver = await startTracingReceiver()
 })
-afterAll(async () => {
-  await receiver?.close()
-  delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT
-  delete process.env.OTEL_BSP_SCHEDULE_DELAY
-})
+afterAll(() => receiver?.close())
 
 it('an error reaching the error middleware is recorded on the server span as an exception event', async () => {
   const app = express()

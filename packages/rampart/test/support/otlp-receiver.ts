@@ -285,6 +285,26 @@ export function decodeJsonExportRequest(body: Buffer): ReceivedSpan[] {
   return out
 }
 
+/**
+ * A receiver the tracing of this test file exports to: tracing is configured once per process
+ * from the environment, so a file that traces runs in its own worker, starts the receiver before
+ * its apps and points `OTEL_EXPORTER_OTLP_ENDPOINT` at it, with a short batch delay. `close()`
+ * stops it and removes the variables again.
+ */
+export async function startTracingReceiver(scheduleDelayMs = 50): Promise<OtlpReceiver> {
+  const receiver = await startOtlpReceiver()
+  process.env.OTEL_EXPORTER_OTLP_ENDPOINT = receiver.url
+  process.env.OTEL_BSP_SCHEDULE_DELAY = String(scheduleDelayMs)
+  const close = receiver.close.bind(receiver)
+  return Object.assign(receiver, {
+    async close() {
+      await close()
+      delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT
+      delete process.env.OTEL_BSP_SCHEDULE_DELAY
+    },
+  })
+}
+
 /** True when span `id` has `ancestor` on its parent chain. */
 export function descendsFrom(
   spans: ReadonlyArray<{ spanId: string; parentSpanId: string }>,
