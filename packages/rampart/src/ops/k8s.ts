@@ -70,64 +70,48 @@ export function k8sManifests(config: SloConfig): Map<string, unknown> {
     // blank value as absent). Redis and PostgreSQL are shared by every replica.
     data: productionEnv(config),
   } satisfies IConfigMap)
-  files.set('deployment.yaml', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: meta(svc),
-    spec: {
+  // Its grace period is above preStop + the service's own delay + the drain deadline.
+  files.set(
+    'deployment.yaml',
+    deployment({
+      metadata: meta(svc),
       replicas: 3,
-      revisionHistoryLimit: 5,
-      selector: { matchLabels: selector },
+      selector,
+      labels,
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-      template: {
-        metadata: { labels },
-        spec: {
-          automountServiceAccountToken: false,
-          // Above preStop + the service's own delay + the drain deadline.
-          terminationGracePeriodSeconds: GRACE_S,
-          securityContext: POD_SECURITY,
-          containers: [
-            {
-              name: svc,
-              image: `${svc}:latest`,
-              imagePullPolicy: 'IfNotPresent',
-              ports: [{ name: 'http', containerPort: config.port, protocol: 'TCP' }],
-              env: [
-                { name: 'HOST', value: '0.0.0.0' },
-                { name: 'PORT', value: String(config.port) },
-              ],
-              // Non-secret settings from the ConfigMap; SECRET_KEY, METRICS_TOKEN, AUDIT_KEY,
-              // AUDIT_DB, DATABASE_URL (...) from a Secret the operator creates.
-              envFrom: [
-                { configMapRef: { name: configName } },
-                { secretRef: { name: secretName } },
-              ],
-              // Liveness never checks dependencies (a slow database must not restart every pod);
-              // readiness does, and turns 503 during the shutdown drain.
-              startupProbe: { ...httpGet('/healthz'), periodSeconds: 2, failureThreshold: 30 },
-              livenessProbe: {
-                ...httpGet('/healthz'),
-                periodSeconds: 10,
-                timeoutSeconds: 2,
-                failureThreshold: 3,
-              },
-              readinessProbe: {
-                ...httpGet('/readyz'),
-                periodSeconds: 5,
-                timeoutSeconds: 2,
-                failureThreshold: 2,
-              },
-              // Endpoints are removed while this sleeps, so no new request reaches a stopping pod.
-              lifecycle: { preStop: { exec: { command: ['sleep', String(SHUTDOWN_DELAY_S)] } } },
-              ...CONTAINER_LIMITS,
-              volumeMounts: DATA_MOUNTS,
-            },
-          ],
-          volumes: dataVolumes(svc),
+      volumes: dataVolumes(svc),
+      container: {
+        name: svc,
+        image: `${svc}:latest`,
+        imagePullPolicy: 'IfNotPresent',
+        ports: [{ name: 'http', containerPort: config.port, protocol: 'TCP' }],
+        env: [
+          { name: 'HOST', value: '0.0.0.0' },
+          { name: 'PORT', value: String(config.port) },
+        ],
+        // Non-secret settings from the ConfigMap; SECRET_KEY, METRICS_TOKEN, AUDIT_KEY,
+        // AUDIT_DB, DATABASE_URL (...) from a Secret the operator creates.
+        envFrom: [{ configMapRef: { name: configName } }, { secretRef: { name: secretName } }],
+        // Liveness never checks dependencies (a slow database must not restart every pod);
+        // readiness does, and turns 503 during the shutdown drain.
+        startupProbe: { ...httpGet('/healthz'), periodSeconds: 2, failureThreshold: 30 },
+        livenessProbe: {
+          ...httpGet('/healthz'),
+          periodSeconds: 10,
+          timeoutSeconds: 2,
+          failureThreshold: 3,
         },
+        readinessProbe: {
+          ...httpGet('/readyz'),
+          periodSeconds: 5,
+          timeoutSeconds: 2,
+          failureThreshold: 2,
+        },
+        // Endpoints are removed while this sleeps, so no new request reaches a stopping pod.
+        lifecycle: { preStop: { exec: { command: ['sleep', String(SHUTDOWN_DELAY_S)] } } },
       },
-    },
-  } satisfies IDeployment)
+    }),
+  )
   files.set('pvc.yaml', {
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
@@ -253,45 +237,32 @@ function workerManifests(config: SloConfig, command: string[], port: number): Ma
   const meta = { name, labels }
   const httpGet = (path: string) => ({ httpGet: { path, port: 'metrics' } })
   const files = new Map<string, unknown>()
-  files.set('worker-deployment.yaml', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: meta,
-    spec: {
+  // Running jobs get the drain deadline to finish; the rest is put back by BullMQ.
+  files.set(
+    'worker-deployment.yaml',
+    deployment({
+      metadata: meta,
       replicas: 2,
-      revisionHistoryLimit: 5,
-      selector: { matchLabels: selector },
-      template: {
-        metadata: { labels },
-        spec: {
-          automountServiceAccountToken: false,
-          // Running jobs get the drain deadline to finish; the rest is put back by BullMQ.
-          terminationGracePeriodSeconds: GRACE_S,
-          securityContext: POD_SECURITY,
-          containers: [
-            {
-              name: 'worker',
-              image: `${svc}:latest`,
-              imagePullPolicy: 'IfNotPresent',
-              // The image's CMD replaced; its entrypoint (tini, forwarding SIGTERM) kept.
-              args: command,
-              ports: [{ name: 'metrics', containerPort: port, protocol: 'TCP' }],
-              env: [{ name: 'WORKER_PORT', value: String(port) }],
-              envFrom: [
-                { configMapRef: { name: `${svc}-config` } },
-                { secretRef: { name: `${svc}-secrets` } },
-              ],
-              livenessProbe: { ...httpGet('/healthz'), periodSeconds: 10, failureThreshold: 3 },
-              readinessProbe: { ...httpGet('/readyz'), periodSeconds: 5, failureThreshold: 2 },
-              ...CONTAINER_LIMITS,
-              volumeMounts: DATA_MOUNTS,
-            },
-          ],
-          volumes: dataVolumes(svc),
-        },
+      selector,
+      labels,
+      volumes: dataVolumes(svc),
+      container: {
+        name: 'worker',
+        image: `${svc}:latest`,
+        imagePullPolicy: 'IfNotPresent',
+        // The image's CMD replaced; its entrypoint (tini, forwarding SIGTERM) kept.
+        args: command,
+        ports: [{ name: 'metrics', containerPort: port, protocol: 'TCP' }],
+        env: [{ name: 'WORKER_PORT', value: String(port) }],
+        envFrom: [
+          { configMapRef: { name: `${svc}-config` } },
+          { secretRef: { name: `${svc}-secrets` } },
+        ],
+        livenessProbe: { ...httpGet('/healthz'), periodSeconds: 10, failureThreshold: 3 },
+        readinessProbe: { ...httpGet('/readyz'), periodSeconds: 5, failureThreshold: 2 },
       },
-    },
-  } satisfies IDeployment)
+    }),
+  )
   files.set('worker-service.yaml', {
     apiVersion: 'v1',
     kind: 'Service',
@@ -348,4 +319,41 @@ function workerManifests(config: SloConfig, command: string[], port: number): Ma
     },
   } satisfies INetworkPolicy)
   return files
+}
+
+/**
+ * A Deployment of the service's image, the same skeleton for the app and the worker: hardened
+ * pod (no service-account token, non-root, the grace period that covers the drain), the shared
+ * data volumes, container limits and mounts added to the given container.
+ */
+function deployment(d: {
+  metadata: { name: string; labels: Record<string, string> }
+  replicas: number
+  selector: Record<string, string>
+  labels: Record<string, string>
+  strategy?: NonNullable<IDeployment['spec']>['strategy']
+  volumes: ReturnType<typeof dataVolumes>
+  container: Record<string, unknown> & { name: string }
+}): IDeployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: d.metadata,
+    spec: {
+      replicas: d.replicas,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: d.selector },
+      ...(d.strategy === undefined ? {} : { strategy: d.strategy }),
+      template: {
+        metadata: { labels: d.labels },
+        spec: {
+          automountServiceAccountToken: false,
+          terminationGracePeriodSeconds: GRACE_S,
+          securityContext: POD_SECURITY,
+          containers: [{ ...d.container, ...CONTAINER_LIMITS, volumeMounts: DATA_MOUNTS }],
+          volumes: d.volumes,
+        },
+      },
+    },
+  } satisfies IDeployment
 }
