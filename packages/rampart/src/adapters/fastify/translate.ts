@@ -70,7 +70,7 @@ export function mountPipeline(
    * app `onResponse` hook, which makes Fastify time every reply and add and remove two
    * listeners of its own: `finish` is the answer sent (`end`), a `close` before it the client
    * gone or the response cut off (`closed`, a no-op after `end`). The gain is in
-   * docs/benchmarks.md (issue 24, "the answer's end from the response's events").
+   * docs/benchmarks.md (issue 24, "the answer's end from the response's own events").
    */
   const exchangeOf = (request: FastifyRequest, reply: FastifyReply): FastifyExchange => {
     const ex = newExchange(request, reply)
