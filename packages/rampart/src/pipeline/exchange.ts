@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import { performance } from 'node:perf_hooks'
 import { isInternalPath } from '../config/defaults.js'
 import type { RequestContext } from '../context/context.js'
 import type { RouteConfig } from './route-config.js'
@@ -66,7 +67,15 @@ export abstract class Exchange {
   /** This request's failure was reported to error tracking (once per request). */
   errorReported = false
 
+  /** `performance.now()` when the adapter made the exchange (Rampart's first step of the request). */
+  readonly startedAt = performance.now()
+
   #path: string | undefined
+
+  /** Seconds since the exchange was made: the latency logged, counted and traced at its end. */
+  elapsedSeconds(): number {
+    return (performance.now() - this.startedAt) / 1000
+  }
 
   /** The path part of `url` (no query string), computed once. */
   get path(): string {

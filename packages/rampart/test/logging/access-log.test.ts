@@ -1,5 +1,5 @@
 import Fastify from 'fastify'
-import rampart, { bindUser } from 'rampart/fastify'
+import rampart, { bindUser, HttpError } from 'rampart/fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hangUp, heldHandler } from '../support/hang-up.js'
 import { logCapture } from '../support/log-capture.js'
@@ -43,6 +43,33 @@ describe('access log', () => {
     expect(line.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
     expect(line.request_id).toBe(res.headers['x-request-id'])
     expect(line).not.toHaveProperty('user_id')
+  })
+
+  it('a request refused by a hook that runs before Rampart’s still gets one line and one count', async () => {
+    const logs = logCapture()
+    const app = Fastify()
+    apps.push(app)
+    // Registered before Rampart: it runs first, so Rampart's own hook never sees the request and
+    // the error handler makes its exchange.
+    app.addHook('onRequest', async (request) => {
+      if (request.url.startsWith('/items')) throw new HttpError(401)
+    })
+    await app.register(rampart, {
+      logFormat: 'json',
+      logLevel: 'info',
+      logDestination: logs.stream,
+    })
+    app.get('/items/:id', async () => ({ ok: true }))
+    const res = await app.inject({ method: 'GET', url: '/items/7' })
+    expect(res.statusCode).toBe(401)
+    const access = logs.lines().filter((l) => l.event === 'request.completed')
+    expect(access).toHaveLength(1)
+    expect(access[0]).toMatchObject({ status: 401, route: '/items/:id' })
+    expect(access[0]?.request_id).toBe(res.headers['x-request-id'])
+    const metrics = (await app.inject({ url: '/metrics' })).body
+    expect(metrics).toMatch(
+      /^http_requests_total\{method="GET",route="\/items\/:id",status="401"\} 1$/m,
+    )
   })
 
   it('a route template with quotes or backslashes still gives a valid JSON line', async () => {

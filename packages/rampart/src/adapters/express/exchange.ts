@@ -24,8 +24,6 @@ export class ExpressExchange extends Exchange {
   readonly url: string
   readonly headers: IncomingHttpHeaders
   readonly incoming: IncomingMessage
-  /** `performance.now()` when the middleware first saw the request. */
-  readonly startedAt: number
   /** The hooks of the route that matched (run at the route and just before the headers go out). */
   hooks: CompiledHooks | undefined = undefined
   /** The hooks' `beforeSend` ran (the headers are about to go, or went, out). */
@@ -35,14 +33,12 @@ export class ExpressExchange extends Exchange {
     readonly req: Request,
     readonly res: Response,
     readonly context: RequestContext,
-    startedAt: number,
   ) {
     super()
     this.method = req.method
     this.url = req.url
     this.headers = req.headers
     this.incoming = req
-    this.startedAt = startedAt
   }
 
   get httpVersion(): string {

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import type { Express, NextFunction, Request, RequestHandler, Response } from 'express'
 import { runWithContext } from '../../context/context.js'
@@ -288,12 +287,7 @@ export class ExpressPipeline {
 
   /** The request's exchange, kept on `req`, and its end watched (one `close` listener). */
   #exchange(req: Request, res: Response): ExpressExchange {
-    const ex = new ExpressExchange(
-      req,
-      res,
-      contextFor(req.headers, req.socket.remoteAddress),
-      performance.now(),
-    )
+    const ex = new ExpressExchange(req, res, contextFor(req.headers, req.socket.remoteAddress))
     ;(req as Held).rampart = ex
     res.on('close', this.#onClose)
     return ex
@@ -341,7 +335,7 @@ export class ExpressPipeline {
       ex.route = req.baseUrl + String((req.route as { path: unknown }).path)
       ex.context.route = ex.route
     }
-    const seconds = (performance.now() - ex.startedAt) / 1000
+    const seconds = ex.elapsedSeconds()
     if (!ex.res.writableFinished || ex.failedAfterHeaders) {
       this.#pipeline.closed(ex, seconds)
       return

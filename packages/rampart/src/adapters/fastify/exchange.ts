@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import { performance } from 'node:perf_hooks'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestContext } from '../../context/context.js'
 import { Exchange, type HeaderBlock } from '../../pipeline/exchange.js'
@@ -9,8 +8,6 @@ export class FastifyExchange extends Exchange {
   readonly method: string
   readonly url: string
   readonly headers: IncomingHttpHeaders
-  /** `performance.now()` when Rampart's first hook saw the request (the latency's start). */
-  readonly startedAt = performance.now()
 
   constructor(
     readonly request: FastifyRequest,

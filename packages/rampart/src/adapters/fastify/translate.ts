@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
 import type {
   FastifyInstance,
@@ -76,15 +75,20 @@ export function mountPipeline(
     const ex = newExchange(request, reply)
     const res = reply.raw
     res.on('finish', () => {
-      if (!ex.finished) pipeline.end(ex, res.statusCode, (performance.now() - ex.startedAt) / 1000)
+      if (!ex.finished) pipeline.end(ex, res.statusCode, ex.elapsedSeconds())
     })
-    res.on('close', () => pipeline.closed(ex, (performance.now() - ex.startedAt) / 1000))
+    res.on('close', () => pipeline.closed(ex, ex.elapsedSeconds()))
     return ex
   }
 
   // Before the served routes are added, so they get it too: every error answer is errorAnswer's.
   const answerError = (error: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    request.rampart ??= exchangeOf(request, reply)
+    if (request.rampart == null) {
+      // A hook that ran before Rampart's refused the request: it still gets its id, headers,
+      // in-flight count and span, like every answer.
+      request.rampart = exchangeOf(request, reply)
+      pipeline.start(request.rampart)
+    }
     const out = errorAnswer(core, request.rampart, error)
     // Too late for an error answer: cut the response off (errorAnswer recorded the failure).
     if (out === undefined) {
